@@ -1,0 +1,60 @@
+"""A Google Workspace add-on backend that schedules video meetings from Gmail and Calendar."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from addon.logs import configure_logging
+from addon.services import Services, build_services
+from addon.settings import Settings
+
+# Google's event objects are small; anything far larger is not from Google.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    """Build the app from Settings (read from the environment when not given)."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False
+    configure_logging()
+    app.extensions["addon"] = services or build_services(settings)
+    _register_request_ids(app)
+    _register_error_handlers(app)
+
+    from addon.web import register_blueprints
+
+    register_blueprints(app)
+    return app
+
+
+def _register_request_ids(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        # Cloud's load balancer sends a trace id; reuse it so logs and cards line up with the trace.
+        trace = request.headers.get("X-Cloud-Trace-Context", "").split("/")[0]
+        g.request_id = trace[:32] if trace.isalnum() else uuid.uuid4().hex[:16]
+
+    @app.after_request
+    def expose_request_id(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        response = jsonify({"error": (error.name or "error").lower()})
+        response.status_code = error.code or 400
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        app.logger.exception("unhandled error")
+        response = jsonify({"error": "internal error", "requestId": g.get("request_id")})
+        response.status_code = 500
+        return response

@@ -1,0 +1,1 @@
+"""Gmail and Calendar access with the caller's own credentials."""

@@ -1,0 +1,130 @@
+"""One place that calls Google REST APIs: discovery built once, a fresh authorized http per call, bounded retries."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Mapping
+
+import google_auth_httplib2
+import httplib2
+from google.auth.exceptions import RefreshError
+from google.oauth2.credentials import Credentials
+from googleapiclient.discovery import Resource, build
+from googleapiclient.errors import HttpError
+from googleapiclient.http import HttpRequest
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# With a custom endpoint the client drops each API's own service path, so it is added back here.
+SERVICE_PATHS = {"gmail": "/", "calendar": "/calendar/v3/"}
+
+
+class GoogleApiError(Exception):
+    """A Google API call failed; subclasses say how the user can recover."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class GoogleNotFound(GoogleApiError):
+    """The message or event does not exist (any more), or the user may not see it."""
+
+
+class GoogleUnauthorized(GoogleApiError):
+    """The user's Google token expired or was revoked."""
+
+
+class GoogleForbidden(GoogleApiError):
+    """The token lacks a scope or the user lacks permission."""
+
+
+class GoogleUnavailable(GoogleApiError):
+    """Google answered 429/5xx or did not answer in time, even after retrying."""
+
+
+class GoogleRejected(GoogleApiError):
+    """Google refused the request as malformed (another 4xx)."""
+
+
+class GoogleApis:
+    """Gmail and Calendar clients built once per process from the bundled discovery documents."""
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        timeout_seconds: float = 4.0,
+        retries: int = 2,
+        budget_seconds: float = 8.0,
+    ) -> None:
+        self.timeout_seconds = timeout_seconds
+        self.retries = retries
+        self.budget_seconds = budget_seconds
+        self.gmail = _build("gmail", "v1", endpoint)
+        self.calendar = _build("calendar", "v3", endpoint)
+
+    def execute(self, request: HttpRequest, token: str, headers: Mapping[str, str] | None = None) -> dict:
+        """Run a request as the user whose OAuth token is given; map failures to GoogleApiError."""
+        request.headers.update(headers or {})
+        deadline = time.monotonic() + self.budget_seconds
+        for attempt in range(self.retries + 1):
+            try:
+                return request.execute(http=self._authorized_http(token))
+            except HttpError as error:
+                status = error.resp.status
+                if status not in RETRYABLE_STATUSES or not self._pause(attempt, deadline):
+                    raise _mapped(error) from error
+                log.info("Google answered %s to %s, retrying", status, request.methodId)
+            except RefreshError as error:
+                # Our credentials cannot refresh, so a 401 surfaces here.
+                raise GoogleUnauthorized("Google rejected the user's token", 401) from error
+            except (TimeoutError, OSError, httplib2.HttpLib2Error) as error:
+                if not self._pause(attempt, deadline):
+                    raise GoogleUnavailable(f"Google did not answer: {type(error).__name__}") from error
+                log.info("Google call %s failed (%s), retrying", request.methodId, type(error).__name__)
+        raise AssertionError("unreachable")
+
+    def _authorized_http(self, token: str) -> google_auth_httplib2.AuthorizedHttp:
+        # httplib2.Http is not thread-safe, so every call gets its own.
+        http = httplib2.Http(timeout=self.timeout_seconds)
+        http.follow_redirects = False
+        return google_auth_httplib2.AuthorizedHttp(Credentials(token=token), http=http)
+
+    def _pause(self, attempt: int, deadline: float) -> bool:
+        """Sleep before the next attempt; False when no attempt or time is left for one."""
+        if attempt >= self.retries:
+            return False
+        delay = 0.2 * 2**attempt * (0.5 + random.random())  # noqa: S311 - jitter, not a secret
+        if time.monotonic() + delay + self.timeout_seconds > deadline:
+            return False
+        time.sleep(delay)
+        return True
+
+
+def _build(name: str, version: str, endpoint: str | None) -> Resource:
+    options = {"api_endpoint": endpoint + SERVICE_PATHS[name]} if endpoint else None
+    return build(
+        name,
+        version,
+        http=httplib2.Http(),
+        static_discovery=True,
+        cache_discovery=False,
+        client_options=options,
+    )
+
+
+def _mapped(error: HttpError) -> GoogleApiError:
+    status = error.resp.status
+    reason = error.reason or ""
+    if status in (404, 410):
+        return GoogleNotFound(reason, status)
+    if status == 401:
+        return GoogleUnauthorized(reason, status)
+    if status == 403:
+        return GoogleForbidden(reason, status)
+    if status in RETRYABLE_STATUSES:
+        return GoogleUnavailable(reason, status)
+    return GoogleRejected(reason, status)

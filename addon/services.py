@@ -1,0 +1,36 @@
+"""The outside services the add-on talks to, built once per process from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from addon.google.client import GoogleApis
+from addon.security import GoogleCerts
+from addon.settings import Settings
+from addon.store import Store, open_store
+
+
+@dataclass
+class Services:
+    """Held in app.extensions["addon"]; tests replace members there instead of patching modules."""
+
+    settings: Settings
+    certs: GoogleCerts
+    google: GoogleApis
+    store: Store
+
+
+def build_services(settings: Settings) -> Services:
+    return Services(
+        settings=settings,
+        certs=GoogleCerts(settings.google_certs_url),
+        google=GoogleApis(settings.google_api_endpoint),
+        store=open_store(settings.store, settings.datastore_namespace),
+    )
+
+
+def services() -> Services:
+    """The services of the app handling the current request."""
+    return current_app.extensions["addon"]

@@ -1,0 +1,99 @@
+"""The add-on's settings: one frozen object read from the environment and checked at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+DEFAULT_STORE = "sqlite:///addon.db"
+DEVELOPMENT_BASE_URL = "http://localhost:8080"
+# Only ever trusted in development mode; production requires a real key.
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"  # noqa: S105 - refused outside development
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it and says what to do."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the add-on reads from its environment, validated."""
+
+    environment: str
+    base_url: str
+    service_account_email: str
+    oauth_client_id: str
+    secret_key: str
+    store: str = DEFAULT_STORE
+    google_certs_url: str = GOOGLE_CERTS_URL
+    google_api_endpoint: str | None = None
+    datastore_namespace: str | None = None
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and check the ADDON_* variables; raise SettingsError naming what is wrong."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        environment = get("ADDON_ENV") or "production"
+        if environment not in ("production", "development"):
+            raise SettingsError(f"ADDON_ENV must be 'production' or 'development', not {environment!r}")
+        development = environment == "development"
+
+        required = ("ADDON_BASE_URL", "ADDON_SERVICE_ACCOUNT_EMAIL", "ADDON_OAUTH_CLIENT_ID", "ADDON_SECRET_KEY")
+        missing = [name for name in required if not get(name)]
+        if missing and not development:
+            raise SettingsError(
+                f"missing setting{'s' if len(missing) > 1 else ''}: {', '.join(missing)} "
+                "(required in production; see the configuration table in README.md)"
+            )
+
+        settings = cls(
+            environment=environment,
+            base_url=(get("ADDON_BASE_URL") or DEVELOPMENT_BASE_URL).rstrip("/"),
+            service_account_email=get("ADDON_SERVICE_ACCOUNT_EMAIL") or "development@localhost",
+            oauth_client_id=get("ADDON_OAUTH_CLIENT_ID") or "development-client-id",
+            secret_key=get("ADDON_SECRET_KEY") or DEVELOPMENT_SECRET_KEY,
+            store=get("ADDON_STORE") or DEFAULT_STORE,
+            google_certs_url=get("ADDON_GOOGLE_CERTS_URL") or GOOGLE_CERTS_URL,
+            google_api_endpoint=(get("ADDON_GOOGLE_API_ENDPOINT") or "").rstrip("/") or None,
+            datastore_namespace=get("ADDON_DATASTORE_NAMESPACE"),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise SettingsError if any value is unusable."""
+        base = urlsplit(self.base_url)
+        allowed_schemes = ("https", "http") if self.development else ("https",)
+        if base.scheme not in allowed_schemes or not base.netloc or base.query or base.fragment:
+            raise SettingsError(
+                f"ADDON_BASE_URL must be an {'http(s)' if self.development else 'https'} origin "
+                f"such as https://addon.example.com, not {self.base_url!r}"
+            )
+        if not self.development and len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise SettingsError(
+                f"ADDON_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters "
+                "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if not self.development and self.secret_key == DEVELOPMENT_SECRET_KEY:
+            raise SettingsError("ADDON_SECRET_KEY is the development key; set a secret of your own")
+        if self.store != "datastore" and not self.store.startswith("sqlite:///"):
+            raise SettingsError(f"ADDON_STORE must be 'datastore' or 'sqlite:///PATH', not {self.store!r}")
+        for name, url in (
+            ("ADDON_GOOGLE_CERTS_URL", self.google_certs_url),
+            ("ADDON_GOOGLE_API_ENDPOINT", self.google_api_endpoint),
+        ):
+            if url is not None and urlsplit(url).scheme not in ("https", "http"):
+                raise SettingsError(f"{name} must be an http(s) URL, not {url!r}")

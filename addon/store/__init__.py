@@ -1,0 +1,47 @@
+"""Where the add-on keeps its records: the Store protocol and the adapter chosen by ADDON_STORE."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from addon.store.records import Record, UserSettings
+
+__all__ = ["Record", "Store", "UserSettings", "open_store"]
+
+R = TypeVar("R", bound=Record)
+
+
+class Store(Protocol):
+    """Records by kind and key. Expired records are never returned, even before they are purged."""
+
+    def get(self, kind: type[R], key: str) -> R | None:
+        """The record, or None if it is absent or expired."""
+
+    def put(self, record: Record) -> None:
+        """Create or replace the record."""
+
+    def delete(self, kind: type[Record], key: str) -> None:
+        """Remove the record; removing an absent one is not an error."""
+
+    def update(self, kind: type[R], key: str, change: Callable[[R | None], R | None]) -> R | None:
+        """Atomically read, change and write one record; `change` may run again on contention.
+
+        Returning None from `change` leaves the record as it is. Returns what is stored afterwards.
+        """
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def open_store(url: str, namespace: str | None = None) -> Store:
+    """The adapter for an ADDON_STORE value: `datastore` or `sqlite:///PATH`."""
+    if url == "datastore":
+        from addon.store.datastore import DatastoreStore
+
+        return DatastoreStore(namespace=namespace)
+    if url.startswith("sqlite:///"):
+        from addon.store.sqlite import SqliteStore
+
+        return SqliteStore(url.removeprefix("sqlite:///"))
+    raise ValueError(f"unknown store {url!r}")

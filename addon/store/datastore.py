@@ -1,0 +1,93 @@
+"""The production store: records as entities in Firestore in Datastore mode."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from google.api_core import exceptions
+from google.cloud import datastore
+
+from addon.store.records import Record
+
+R = TypeVar("R", bound=Record)
+
+TRANSACTION_ATTEMPTS = 5
+# Datastore's TTL policy deletes entities by this property (index.yaml / README); code checks it too.
+EXPIRY_PROPERTY = "expires_at"
+
+
+class DatastoreStore:
+    """Store adapter on google-cloud-datastore; honours DATASTORE_EMULATOR_HOST and GOOGLE_CLOUD_PROJECT."""
+
+    def __init__(self, namespace: str | None = None, project: str | None = None) -> None:
+        self._namespace = namespace
+        self._project = project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+        self._client: datastore.Client | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> datastore.Client:
+        # Built on first use, after gunicorn forks: gRPC channels do not survive a fork.
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = datastore.Client(project=self._project, namespace=self._namespace)
+        return self._client
+
+    def get(self, kind: type[R], key: str) -> R | None:
+        return _record(kind, self.client.get(self.client.key(kind.KIND, key)))
+
+    def put(self, record: Record) -> None:
+        self.client.put(self._entity(record))
+
+    def delete(self, kind: type[Record], key: str) -> None:
+        self.client.delete(self.client.key(kind.KIND, key))
+
+    def update(self, kind: type[R], key: str, change: Callable[[R | None], R | None]) -> R | None:
+        entity_key = self.client.key(kind.KIND, key)
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                with self.client.transaction():
+                    current = _record(kind, self.client.get(entity_key))
+                    changed = change(current)
+                    if changed is not None:
+                        if changed.KIND != kind.KIND or changed.key != key:
+                            raise ValueError("update must keep the record's kind and key")
+                        self.client.put(self._entity(changed))
+                return changed if changed is not None else current
+            except (exceptions.Aborted, exceptions.Conflict):
+                # Contention invalidates the whole transaction: read and run it again.
+                if attempt == TRANSACTION_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _entity(self, record: Record) -> datastore.Entity:
+        properties = record.properties()
+        entity = datastore.Entity(
+            self.client.key(record.KIND, record.key),
+            exclude_from_indexes=tuple(name for name in properties if name != EXPIRY_PROPERTY),
+        )
+        entity.update({name: list(v) if isinstance(v, tuple) else v for name, v in properties.items()})
+        if record.expires_at is not None:
+            entity[EXPIRY_PROPERTY] = record.expires_at
+        return entity
+
+
+def _record(kind: type[R], entity: datastore.Entity | None) -> R | None:
+    if entity is None:
+        return None
+    expires_at = entity.get(EXPIRY_PROPERTY)
+    if isinstance(expires_at, datetime) and expires_at <= datetime.now(UTC):
+        return None
+    return kind.from_properties(dict(entity))

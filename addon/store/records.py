@@ -1,0 +1,57 @@
+"""The kinds of record the add-on keeps, as plain dataclasses the store adapters persist."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Self
+
+
+@dataclass(frozen=True)
+class Record:
+    """Base of every stored kind: a key field, and optionally an expiry after which it is gone."""
+
+    KIND: ClassVar[str]
+    KEY_FIELD: ClassVar[str]
+
+    @property
+    def key(self) -> str:
+        return str(getattr(self, self.KEY_FIELD))
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return None
+
+    def properties(self) -> dict[str, Any]:
+        """The fields to store, the key included."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_properties(cls, properties: Mapping[str, Any]) -> Self:
+        """Rebuild from stored fields, ignoring ones this version does not know."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {name: value for name, value in properties.items() if name in known}
+        for name, value in values.items():
+            if isinstance(value, list):
+                values[name] = tuple(value)
+        return cls(**values)
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        expires_at = self.expires_at
+        return expires_at is not None and expires_at <= (now or datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class UserSettings(Record):
+    """One Google user's meeting defaults, keyed by the verified `sub`."""
+
+    KIND: ClassVar[str] = "UserSettings"
+    KEY_FIELD: ClassVar[str] = "user_id"
+
+    user_id: str
+    provider: str = "jitsi"
+    duration_minutes: int = 30
+    webex_site: str | None = None
+    updated_at: datetime | None = None

@@ -1,0 +1,129 @@
+"""The embedded store for one machine: records as JSON rows in a SQLite file."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from addon.store.records import Record
+
+R = TypeVar("R", bound=Record)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    properties TEXT NOT NULL,
+    expires_at REAL,
+    PRIMARY KEY (kind, key)
+)
+"""
+
+
+class SqliteStore:
+    """Store adapter on SQLite; one connection per thread, writers serialized by the database."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        with self._connection() as db:
+            db.execute(SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self._path, timeout=10, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA busy_timeout=10000")
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    def get(self, kind: type[R], key: str) -> R | None:
+        row = (
+            self._connection()
+            .execute("SELECT properties, expires_at FROM records WHERE kind = ? AND key = ?", (kind.KIND, key))
+            .fetchone()
+        )
+        return _record(kind, row)
+
+    def put(self, record: Record) -> None:
+        self._connection().execute(
+            "INSERT OR REPLACE INTO records (kind, key, properties, expires_at) VALUES (?, ?, ?, ?)",
+            _row(record),
+        )
+
+    def delete(self, kind: type[Record], key: str) -> None:
+        self._connection().execute("DELETE FROM records WHERE kind = ? AND key = ?", (kind.KIND, key))
+
+    def update(self, kind: type[R], key: str, change: Callable[[R | None], R | None]) -> R | None:
+        db = self._connection()
+        # IMMEDIATE takes the write lock before reading, so concurrent updates serialize.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute(
+                "SELECT properties, expires_at FROM records WHERE kind = ? AND key = ?", (kind.KIND, key)
+            ).fetchone()
+            current = _record(kind, row)
+            changed = change(current)
+            if changed is not None:
+                if changed.KIND != kind.KIND or changed.key != key:
+                    raise ValueError("update must keep the record's kind and key")
+                db.execute(
+                    "INSERT OR REPLACE INTO records (kind, key, properties, expires_at) VALUES (?, ?, ?, ?)",
+                    _row(changed),
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return changed if changed is not None else current
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def _row(record: Record) -> tuple[str, str, str, float | None]:
+    expires_at = record.expires_at
+    properties = json.dumps(record.properties(), default=_encode, ensure_ascii=False)
+    return record.KIND, record.key, properties, expires_at.timestamp() if expires_at else None
+
+
+def _record(kind: type[R], row: tuple[str, float | None] | None) -> R | None:
+    if row is None:
+        return None
+    properties, expires_at = row
+    if expires_at is not None and expires_at <= datetime.now(UTC).timestamp():
+        return None
+    return kind.from_properties(json.loads(properties, object_hook=_decode))
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$datetime": value.astimezone(UTC).isoformat()}
+    if isinstance(value, bytes):
+        return {"$bytes": base64.b64encode(value).decode()}
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _decode(obj: dict[str, Any]) -> Any:
+    if obj.keys() == {"$datetime"}:
+        return datetime.fromisoformat(obj["$datetime"])
+    if obj.keys() == {"$bytes"}:
+        return base64.b64decode(obj["$bytes"])
+    return obj

@@ -1,0 +1,12 @@
+"""HTTP surfaces of the add-on: one blueprint per surface."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from addon.web import calendar, gmail, health
+
+    for module in (gmail, calendar, health):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,75 @@
+"""Calendar triggers: the homepage, an opened event, and an event saved with the add-on open."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from addon import scopes
+from addon.events import BadEvent, CalendarContext
+from addon.google.calendar import CalendarEvent, read_event
+from addon.google.client import GoogleNotFound
+from addon.web.gmail import home
+from addon.web.guard import AddonRequest, google_request
+from cards import problems
+from cards.event import EventView, Guest, JoinPoint, event_card, unsaved_event_card
+from cards.widgets import Json
+
+bp = Blueprint("calendar", __name__)
+
+
+@bp.post("/calendar/home")
+@google_request(scopes.CALENDAR_HOME)
+def calendar_home(req: AddonRequest) -> Json:
+    return home(req)
+
+
+@bp.post("/calendar/event-open")
+@google_request(scopes.CALENDAR_EVENT)
+def event_open(req: AddonRequest) -> Json:
+    return event_details(req)
+
+
+@bp.post("/calendar/event-update")
+@google_request(scopes.CALENDAR_EVENT, answer="update")
+def event_update(req: AddonRequest) -> Json:
+    # The user saved the event with the add-on open: show it as saved.
+    return event_details(req)
+
+
+def event_details(req: AddonRequest) -> Json:
+    context = req.event.calendar
+    if context is None:
+        raise BadEvent("calendar is required")
+    if context.event_id is None:
+        return unsaved_event_card(len(context.attendees))
+    try:
+        event = read_event(req.services.google, req.user_token, context.calendar_id, context.event_id)
+    except GoogleNotFound:
+        return problems.event_gone(req.request_id)
+    return event_card(event_view(context, event, req))
+
+
+def event_view(context: CalendarContext, event: CalendarEvent, req: AddonRequest) -> EventView:
+    """What the card shows, limited by what Calendar says this user may see."""
+    # The event object reflects the open editor; the API reflects the last save.
+    attendees = context.attendees or event.attendees
+    conference = context.conference or event.conference
+    can_see_conference = context.capabilities.can_see_conference_data
+    return EventView(
+        title=event.title,
+        start=event.start,
+        end=event.end,
+        all_day=event.all_day,
+        zone=req.zone,
+        can_see_guests=context.capabilities.can_see_attendees,
+        guests=[
+            Guest(a.email, a.display_name, a.response_status, organizer=a.organizer, optional=a.optional)
+            for a in attendees
+            if not a.resource
+        ],
+        can_see_conference=can_see_conference,
+        conference_name=conference.solution_name if conference else None,
+        join_points=[JoinPoint(p.entry_point_type, p.uri, p.label) for p in conference.entry_points]
+        if conference and can_see_conference
+        else [],
+    )

@@ -1,0 +1,85 @@
+"""Gmail triggers: the homepage and an opened message."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint
+
+from addon import scopes
+from addon.events import BadEvent
+from addon.google.client import GoogleForbidden, GoogleNotFound
+from addon.google.gmail import read_message_metadata
+from addon.store import UserSettings
+from addon.web.guard import AddonRequest, google_request
+from cards import problems
+from cards.home import home_card
+from cards.message import Participant, ScheduleForm, message_card
+from cards.widgets import Json
+
+bp = Blueprint("gmail", __name__)
+
+SCHEDULE_PATH = "/actions/schedule-from-email"
+_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|tr|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+@bp.post("/gmail/home")
+@google_request(scopes.GMAIL_HOME)
+def gmail_home(req: AddonRequest) -> Json:
+    return home(req)
+
+
+@bp.post("/gmail/message")
+@google_request(scopes.GMAIL_MESSAGE)
+def gmail_message(req: AddonRequest) -> Json:
+    gmail = req.event.gmail
+    if gmail is None or not gmail.message_id or not gmail.access_token:
+        raise BadEvent("gmail.messageId and gmail.accessToken are required")
+    try:
+        message = read_message_metadata(req.services.google, req.user_token, gmail.access_token, gmail.message_id)
+    except (GoogleNotFound, GoogleForbidden):
+        return problems.message_unreadable(req.request_id)
+    defaults = user_settings(req)
+    people = [Participant(p.email, p.name) for p in message.participants(excluding=req.user.email)]
+    form = ScheduleForm(
+        title=meeting_title(message.subject),
+        participants=people,
+        chosen=frozenset(p.email for p in people),
+        start=next_half_hour(datetime.now(UTC), req.zone),
+        duration_minutes=defaults.duration_minutes,
+        zone=req.zone,
+        submit_url=req.services.settings.base_url + SCHEDULE_PATH,
+    )
+    return message_card(message.subject, message.sent_at, form)
+
+
+def home(req: AddonRequest) -> Json:
+    """The homepage card for either host."""
+    defaults = user_settings(req)
+    return home_card(
+        req.event.common.host_app,
+        req.user.email,
+        defaults.provider,
+        defaults.duration_minutes,
+        req.event.common.time_zone,
+    )
+
+
+def user_settings(req: AddonRequest) -> UserSettings:
+    """The user's stored defaults, or the built-in ones: one store lookup."""
+    return req.services.store.get(UserSettings, req.user.sub) or UserSettings(user_id=req.user.sub)
+
+
+def meeting_title(subject: str) -> str:
+    """The subject without reply and forward prefixes ('Re: Fwd: Budget' -> 'Budget')."""
+    return _REPLY_PREFIX.sub("", subject).strip() or "Meeting"
+
+
+def next_half_hour(now: datetime, zone: ZoneInfo) -> datetime:
+    """The first :00 or :30 on the user's wall clock strictly after `now`."""
+    local = now.astimezone(zone)
+    hour = local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+    step = 30 if local.minute < 30 else 60
+    return (hour + timedelta(minutes=step)).astimezone(zone)

@@ -1,0 +1,144 @@
+"""Every add-on request passes here first: Google verified, body parsed, user identified, scopes checked."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Response, g, jsonify, request
+
+from addon import scopes
+from addon.events import AddonEvent, BadEvent, parse_event
+from addon.google.client import GoogleApiError, GoogleForbidden, GoogleUnauthorized, GoogleUnavailable
+from addon.security import (
+    CertsUnavailable,
+    GoogleUser,
+    Unauthorized,
+    bearer_token,
+    request_audiences,
+    verify_system_token,
+    verify_user_token,
+)
+from addon.services import Services, services
+from cards import problems
+from cards.responses import push_card, request_scopes, update_card
+from cards.widgets import Json
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AddonRequest:
+    """A verified request: what Google sent, and the user it acts for."""
+
+    event: AddonEvent
+    user: GoogleUser
+    services: Services
+
+    @property
+    def request_id(self) -> str:
+        return g.request_id
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The user's time zone from the event object; UTC when Google did not send one."""
+        try:
+            return ZoneInfo(self.event.common.time_zone or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
+
+    @property
+    def user_token(self) -> str:
+        token = self.event.authorization.user_oauth_token
+        if not token:
+            raise BadEvent("authorizationEventObject.userOAuthToken is missing")
+        return token
+
+
+Handler = Callable[[AddonRequest], Json]
+
+
+def google_request(
+    required_scopes: frozenset[str], answer: str = "push"
+) -> Callable[[Handler], Callable[[], Response]]:
+    """Wrap a handler of an add-on trigger or action.
+
+    `answer` is how cards are wrapped: "push" for homepage and contextual triggers, "update" for
+    card actions and eventUpdate.
+    """
+    wrap = push_card if answer == "push" else update_card
+
+    def decorate(handler: Handler) -> Callable[[], Response]:
+        @functools.wraps(handler)
+        def endpoint() -> Response:
+            g.trigger = handler.__name__
+            found = services()
+            try:
+                verify_system_token(
+                    bearer_token(request.headers.get("Authorization")),
+                    found.certs,
+                    request_audiences(found.settings.base_url, request.path, request.query_string.decode()),
+                    found.settings.service_account_email,
+                )
+            except Unauthorized as error:
+                log.warning("refused a request: %s", error)
+                return _unauthorized()
+            except CertsUnavailable as error:
+                log.error("%s", error)
+                return _json({"error": "temporarily unavailable"}, 503)
+
+            try:
+                event = parse_event(request.get_json(silent=True))
+            except BadEvent as error:
+                return _json({"error": str(error)}, 400)
+
+            granted = event.authorization.authorized_scopes
+            if not event.authorization.user_id_token and scopes.USERINFO_EMAIL not in granted:
+                return jsonify(request_scopes(required_scopes - granted))
+            try:
+                user = verify_user_token(event.authorization.user_id_token, found.certs, found.settings.oauth_client_id)
+            except Unauthorized as error:
+                log.warning("refused a user token: %s", error)
+                return _unauthorized()
+
+            missing = required_scopes - granted
+            if missing:
+                return jsonify(request_scopes(missing))
+
+            try:
+                return jsonify(handler(AddonRequest(event=event, user=user, services=found)))
+            except BadEvent as error:
+                return _json({"error": str(error)}, 400)
+            except GoogleApiError as error:
+                log.warning("Google API call failed: %s %s", type(error).__name__, error)
+                return jsonify(wrap(_problem_for(error)))
+            except Exception:
+                log.exception("unexpected error")
+                return jsonify(wrap(problems.unexpected(g.request_id)))
+
+        return endpoint
+
+    return decorate
+
+
+def _problem_for(error: GoogleApiError) -> Json:
+    if isinstance(error, GoogleUnauthorized):
+        return problems.session_expired(g.request_id)
+    if isinstance(error, GoogleForbidden):
+        return problems.permission_missing(g.request_id)
+    if isinstance(error, GoogleUnavailable):
+        return problems.google_unavailable(g.request_id)
+    return problems.unexpected(g.request_id)
+
+
+def _unauthorized() -> Response:
+    return _json({"error": "unauthorized"}, 401)
+
+
+def _json(body: dict, status: int) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response

@@ -1,0 +1,31 @@
+"""Liveness and App Engine warmup: no Google verification, no user data."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint
+
+from addon.security import CertsUnavailable
+from addon.services import services
+from addon.store import UserSettings
+
+bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.get("/healthz")
+def healthz() -> dict:
+    return {"status": "ok"}
+
+
+@bp.get("/_ah/warmup")
+def warmup() -> dict:
+    """Pay before live traffic for what the first request would: Google's keys and the store's channel."""
+    found = services()
+    try:
+        found.certs.key("warmup")
+    except CertsUnavailable as error:
+        log.warning("warmup could not fetch Google's keys: %s", error)
+    found.store.get(UserSettings, "warmup")
+    return {"status": "warm"}

@@ -1,0 +1,78 @@
+"""The card for an open email: its subject, date and people, and a form to schedule with them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from cards.timefmt import when, zone_label
+from cards.widgets import (
+    Json,
+    action,
+    button,
+    card,
+    checkboxes,
+    date_time_picker,
+    dropdown,
+    labeled,
+    paragraph,
+    section,
+    text_input,
+)
+
+DURATIONS = (15, 30, 45, 60, 90, 120)
+
+
+@dataclass(frozen=True)
+class Participant:
+    email: str
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+@dataclass(frozen=True)
+class ScheduleForm:
+    """What the form shows; it is re-rendered with the user's values and an error after a failed submit."""
+
+    title: str
+    participants: Sequence[Participant]
+    chosen: frozenset[str]
+    start: datetime
+    duration_minutes: int
+    zone: ZoneInfo
+    submit_url: str
+
+
+def message_card(subject: str, sent_at: datetime | None, form: ScheduleForm) -> Json:
+    """Shown when the user opens a message in Gmail."""
+    about = [labeled("Subject", subject or "(no subject)", icon="EMAIL")]
+    if sent_at:
+        about.append(labeled("Sent", when(sent_at, form.zone)))
+    return card(
+        "Schedule a meeting",
+        [section(about), schedule_section(form)],
+        subtitle="With the people on this email",
+        name="message",
+        footer=button("Schedule meeting", action(form.submit_url, spinner=True, required=("title",))),
+    )
+
+
+def schedule_section(form: ScheduleForm) -> Json:
+    widgets = [text_input("title", "Title", form.title)]
+    if form.participants:
+        items = [(p.label, p.email, p.email in form.chosen) for p in form.participants]
+        widgets.append(checkboxes("participants", "Invite", items))
+    else:
+        widgets.append(paragraph("Nobody else is on this email; you can add guests in Calendar afterwards."))
+    widgets.append(date_time_picker("start", "Starts", form.start))
+    durations = sorted({*DURATIONS, form.duration_minutes})
+    widgets.append(
+        dropdown("duration", "Length", [(f"{m} minutes", str(m), m == form.duration_minutes) for m in durations])
+    )
+    widgets.append(paragraph(f"<i>Times are in {zone_label(form.zone, form.start)}.</i>"))
+    return section(widgets, header="Meeting")
