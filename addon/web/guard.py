@@ -109,7 +109,7 @@ def google_request(
                 return jsonify(request_scopes(missing))
 
             try:
-                return jsonify(handler(AddonRequest(event=event, user=user, services=found)))
+                return jsonify(wrap(handler(AddonRequest(event=event, user=user, services=found))))
             except BadEvent as error:
                 return _json({"error": str(error)}, 400)
             except GoogleApiError as error:

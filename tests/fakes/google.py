@@ -1,0 +1,205 @@
+"""A fake of the Google endpoints the add-on calls, served over real HTTP on 127.0.0.1.
+
+It insists on what the real APIs insist on: a known bearer token, the per-message Gmail token,
+format=metadata for a metadata-scoped read; and it can be told to fail or stall.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from tests.fakes.identity import SigningKey
+
+
+@dataclass
+class Failure:
+    status: int
+    times: int
+    body: dict[str, Any] | None = None
+
+
+@dataclass
+class FakeMessage:
+    message_id: str
+    access_token: str
+    headers: list[tuple[str, str]]
+    internal_date_ms: int = 1_767_261_600_000
+
+
+@dataclass
+class FakeGoogleState:
+    messages: dict[str, FakeMessage] = field(default_factory=dict)
+    events: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    user_tokens: set[str] = field(default_factory=set)
+    failures: dict[str, list[Failure]] = field(default_factory=dict)
+    delay_seconds: dict[str, float] = field(default_factory=dict)
+    requests: list[Request] = field(default_factory=list)
+    cert_fetches: int = 0
+    certs_max_age: int = 3600
+    certs_status: int = 200
+
+
+class FakeGoogle:
+    """Gmail messages.get, Calendar events.get and the OAuth2 certs endpoint."""
+
+    def __init__(self) -> None:
+        self.key = SigningKey("fake-key-1")
+        self.extra_keys: list[SigningKey] = []
+        self.state = FakeGoogleState()
+        self._lock = threading.Lock()
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def certs_url(self) -> str:
+        return self.url + "/oauth2/v1/certs"
+
+    def start(self) -> FakeGoogle:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.state = FakeGoogleState()
+            self.extra_keys = []
+
+    # Arranging -----------------------------------------------------------------------------
+
+    def add_user_token(self, token: str) -> None:
+        self.state.user_tokens.add(token)
+
+    def add_message(self, message: FakeMessage) -> None:
+        self.state.messages[message.message_id] = message
+
+    def add_event(self, calendar_id: str, event: dict[str, Any]) -> None:
+        self.state.events[(calendar_id, event["id"])] = event
+
+    def fail(self, path_prefix: str, status: int, times: int = 1, body: dict[str, Any] | None = None) -> None:
+        """The next `times` requests under `path_prefix` answer `status`."""
+        self.state.failures.setdefault(path_prefix, []).append(Failure(status, times, body))
+
+    def stall(self, path_prefix: str, seconds: float) -> None:
+        self.state.delay_seconds[path_prefix] = seconds
+
+    def requests_to(self, path_prefix: str) -> list[Request]:
+        return [r for r in self.state.requests if r.path.startswith(path_prefix)]
+
+    # Serving -------------------------------------------------------------------------------
+
+    def _wsgi(self, environ: dict, start_response: Any) -> Any:
+        request = Request(environ)
+        request.get_data()
+        with self._lock:
+            self.state.requests.append(request)
+        return self._route(request)(environ, start_response)
+
+    def _route(self, request: Request) -> Response:
+        path = request.path
+        for prefix, seconds in self.state.delay_seconds.items():
+            if path.startswith(prefix):
+                time.sleep(seconds)
+        if path == "/oauth2/v1/certs":
+            return self._certs()
+        failure = self._scripted_failure(path)
+        if failure is not None:
+            return failure
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        if parts[:3] == ["gmail", "v1", "users"] and len(parts) == 6 and parts[4] == "messages":
+            return self._authorized(request) or self._gmail_message(request, parts[3], parts[5])
+        if parts[:3] == ["calendar", "v3", "calendars"] and len(parts) == 6 and parts[4] == "events":
+            return self._authorized(request) or self._calendar_event(parts[3], parts[5])
+        return _error(404, "Not Found", "notFound")
+
+    def _certs(self) -> Response:
+        with self._lock:
+            self.state.cert_fetches += 1
+        if self.state.certs_status != 200:
+            return _error(self.state.certs_status, "unavailable", "backendError")
+        keys = {k.kid: k.certificate_pem for k in (self.key, *self.extra_keys)}
+        response = _json(keys)
+        response.headers["Cache-Control"] = f"public, max-age={self.state.certs_max_age}, must-revalidate, no-transform"
+        return response
+
+    def _scripted_failure(self, path: str) -> Response | None:
+        with self._lock:
+            for prefix, failures in self.state.failures.items():
+                if path.startswith(prefix) and failures:
+                    failure = failures[0]
+                    failure.times -= 1
+                    if failure.times <= 0:
+                        failures.pop(0)
+                    return _json(
+                        failure.body or _error_body(failure.status, "scripted failure", "backendError"), failure.status
+                    )
+        return None
+
+    def _authorized(self, request: Request) -> Response | None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme != "Bearer" or token not in self.state.user_tokens:
+            return _error(401, "Request had invalid authentication credentials.", "authError")
+        return None
+
+    def _gmail_message(self, request: Request, user_id: str, message_id: str) -> Response:
+        message = self.state.messages.get(message_id)
+        if user_id != "me" or message is None:
+            return _error(404, "Requested entity was not found.", "notFound")
+        # Without the per-message token the add-on scopes grant nothing.
+        if request.headers.get("X-Goog-Gmail-Access-Token") != message.access_token:
+            return _error(403, "Request had insufficient authentication scopes.", "insufficientPermissions")
+        if request.args.get("format") != "metadata":
+            return _error(403, "Metadata scope doesn't allow format FULL", "forbidden")
+        wanted = {h.lower() for h in request.args.getlist("metadataHeaders")}
+        headers = [{"name": n, "value": v} for n, v in message.headers if not wanted or n.lower() in wanted]
+        return _json(
+            {
+                "id": message_id,
+                "threadId": "thread-" + message_id,
+                "labelIds": ["INBOX"],
+                "internalDate": str(message.internal_date_ms),
+                "payload": {"mimeType": "multipart/alternative", "headers": headers},
+                "sizeEstimate": 1234,
+            }
+        )
+
+    def _calendar_event(self, calendar_id: str, event_id: str) -> Response:
+        event = self.state.events.get((calendar_id, event_id))
+        if event is None:
+            return _error(404, "Not Found", "notFound")
+        return _json({"kind": "calendar#event", "status": "confirmed", **event})
+
+
+def _error_body(status: int, message: str, reason: str) -> dict[str, Any]:
+    return {"error": {"code": status, "message": message, "errors": [{"message": message, "reason": reason}]}}
+
+
+def _error(status: int, message: str, reason: str) -> Response:
+    return _json(_error_body(status, message, reason), status)
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+@contextmanager
+def running_fake_google() -> Iterator[FakeGoogle]:
+    fake = FakeGoogle().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
