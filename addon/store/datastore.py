@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +17,8 @@ from addon.store.records import Record
 
 R = TypeVar("R", bound=Record)
 
-TRANSACTION_ATTEMPTS = 5
+TRANSACTION_ATTEMPTS = 10
+MAX_BACKOFF_SECONDS = 1.0
 # Datastore's TTL policy deletes entities by this property (index.yaml / README); code checks it too.
 EXPIRY_PROPERTY = "expires_at"
 
@@ -64,7 +66,8 @@ class DatastoreStore:
                 # Contention invalidates the whole transaction: read and run it again.
                 if attempt == TRANSACTION_ATTEMPTS - 1:
                     raise
-                time.sleep(0.05 * 2**attempt)
+                # Full jitter: contenders that all back off equally collide again on every retry.
+                time.sleep(random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.05 * 2**attempt)))  # noqa: S311
         raise AssertionError("unreachable")
 
     def close(self) -> None:

@@ -1,0 +1,69 @@
+"""Settings are read from the environment and checked at start, with messages that name what is wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from addon.settings import DEFAULT_STORE, Settings, SettingsError
+
+PRODUCTION = {
+    "ADDON_BASE_URL": "https://scheduler.corp.example",
+    "ADDON_SERVICE_ACCOUNT_EMAIL": "service-1@gcp-sa-gsuiteaddons.iam.gserviceaccount.com",
+    "ADDON_OAUTH_CLIENT_ID": "1-abc.apps.googleusercontent.com",
+    "ADDON_SECRET_KEY": "k" * 48,
+}
+
+
+def test_production_settings_with_defaults() -> None:
+    settings = Settings.from_env(PRODUCTION)
+
+    assert settings.environment == "production" and not settings.development
+    assert settings.store == DEFAULT_STORE
+    assert settings.google_certs_url == "https://www.googleapis.com/oauth2/v1/certs"
+    assert settings.google_api_endpoint is None
+
+
+@pytest.mark.parametrize("missing", sorted(PRODUCTION))
+def test_a_missing_production_setting_is_named(missing: str) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+
+    with pytest.raises(SettingsError, match=missing):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "complaint"),
+    [
+        ("ADDON_BASE_URL", "http://scheduler.corp.example", "https"),
+        ("ADDON_BASE_URL", "scheduler.corp.example", "ADDON_BASE_URL"),
+        ("ADDON_SECRET_KEY", "short", "at least 32"),
+        ("ADDON_STORE", "postgres://db", "ADDON_STORE"),
+        ("ADDON_ENV", "staging", "ADDON_ENV"),
+        ("ADDON_GOOGLE_API_ENDPOINT", "ftp://x", "ADDON_GOOGLE_API_ENDPOINT"),
+    ],
+)
+def test_unusable_values_are_refused(name: str, value: str, complaint: str) -> None:
+    with pytest.raises(SettingsError, match=complaint):
+        Settings.from_env({**PRODUCTION, name: value})
+
+
+def test_development_needs_nothing_and_allows_http() -> None:
+    settings = Settings.from_env({"ADDON_ENV": "development"})
+
+    assert settings.development
+    assert settings.base_url == "http://localhost:8080"
+    assert settings.store.startswith("sqlite:///")
+
+
+def test_the_development_key_is_refused_in_production() -> None:
+    development_key = Settings.from_env({"ADDON_ENV": "development"}).secret_key
+
+    with pytest.raises(SettingsError, match="development key"):
+        Settings.from_env({**PRODUCTION, "ADDON_SECRET_KEY": development_key})
+
+
+def test_trailing_slashes_and_blanks_are_tolerated() -> None:
+    settings = Settings.from_env({**PRODUCTION, "ADDON_BASE_URL": "https://x.example/ ", "ADDON_STORE": "  "})
+
+    assert settings.base_url == "https://x.example"
+    assert settings.store == DEFAULT_STORE
