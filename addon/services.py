@@ -21,6 +21,10 @@ class Services:
     google: GoogleApis
     store: Store
 
+    def close(self) -> None:
+        self.google.close()
+        self.store.close()
+
 
 def build_services(settings: Settings) -> Services:
     return Services(

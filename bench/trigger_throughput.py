@@ -173,7 +173,7 @@ def serve_fake_google(conn: Connection, tls_dir: str | None) -> None:
 
 
 def serve_over_tls(fake: Any, tls_dir: Path) -> tuple[str, str]:
-    """Put the fake's server behind TLS as werkzeug does for ssl_context; return its https URL and a CA bundle.
+    """Put the fake's server behind TLS with a fresh self-signed certificate; return its https URL and a CA bundle.
 
     The bundle is certifi's plus the fake's certificate, so clients load as many roots as they would in production.
     """
@@ -210,10 +210,8 @@ def serve_over_tls(fake: Any, tls_dir: Path) -> tuple[str, str]:
     bundle.write_bytes(Path(certifi.where()).read_bytes() + b"\n" + cert_pem)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tls_dir / "fake-google.pem")
-    server = fake._server  # FakeGoogle has no TLS option; this is what werkzeug's make_server(ssl_context=...) does.
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    server.ssl_context = context
-    return fake.url.replace("http://", "https://", 1), str(bundle)
+    fake.use_tls(context)
+    return fake.url, str(bundle)
 
 
 class FakeGoogleProcess:

@@ -51,7 +51,7 @@ def settings(google: FakeGoogle, tmp_path: Path) -> Settings:
 def app(settings: Settings) -> Iterator[Flask]:
     app = create_app(settings)
     yield app
-    app.extensions["addon"].store.close()
+    app.extensions["addon"].close()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ class CalendarEvent:
 
 def read_event(apis: GoogleApis, user_token: str, calendar_id: str, event_id: str) -> CalendarEvent:
     """The event as Calendar has it now; a deleted or cancelled event is GoogleNotFound."""
-    request = apis.calendar.events().get(calendarId=calendar_id, eventId=event_id)
+    request = apis.calendar_events.get(calendarId=calendar_id, eventId=event_id)
     event = apis.execute(request, user_token)
     if event.get("status") == "cancelled":
         raise GoogleNotFound("event was cancelled", 410)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Mapping
 
@@ -63,8 +64,14 @@ class GoogleApis:
         self.timeout_seconds = timeout_seconds
         self.retries = retries
         self.budget_seconds = budget_seconds
+        # Resources are built once: building one walks the discovery document (about a millisecond each).
         self.gmail = _build("gmail", "v1", endpoint)
         self.calendar = _build("calendar", "v3", endpoint)
+        self.gmail_messages = self.gmail.users().messages()
+        self.calendar_events = self.calendar.events()
+        self._connections = threading.local()
+        self._pools: list[httplib2.Http] = []
+        self._pools_lock = threading.Lock()
 
     def execute(self, request: HttpRequest, token: str, headers: Mapping[str, str] | None = None) -> dict:
         """Run a request as the user whose OAuth token is given; map failures to GoogleApiError."""
@@ -88,10 +95,27 @@ class GoogleApis:
         raise AssertionError("unreachable")
 
     def _authorized_http(self, token: str) -> google_auth_httplib2.AuthorizedHttp:
-        # httplib2.Http is not thread-safe, so every call gets its own.
-        http = httplib2.Http(timeout=self.timeout_seconds)
-        http.follow_redirects = False
+        """A fresh authorized wrapper per call around this thread's own connection pool.
+
+        httplib2.Http is not thread-safe, so threads never share one; reusing it within a thread
+        keeps the TLS context and the open connection (a new Http costs 25-35 ms of CPU over TLS).
+        """
+        http = getattr(self._connections, "http", None)
+        if http is None:
+            http = httplib2.Http(timeout=self.timeout_seconds)
+            http.follow_redirects = False
+            self._connections.http = http
+            with self._pools_lock:
+                self._pools.append(http)
         return google_auth_httplib2.AuthorizedHttp(Credentials(token=token), http=http)
+
+    def close(self) -> None:
+        """Close every thread's open connections (at shutdown, when no call is running)."""
+        with self._pools_lock:
+            for http in self._pools:
+                http.close()
+            self._pools.clear()
+        self._connections = threading.local()
 
     def _pause(self, attempt: int, deadline: float) -> bool:
         """Sleep before the next attempt; False when no attempt or time is left for one."""

@@ -43,10 +43,8 @@ class MessageMetadata:
 
 def read_message_metadata(apis: GoogleApis, user_token: str, message_token: str, message_id: str) -> MessageMetadata:
     """Headers only (format=metadata): the body is never requested."""
-    request = (
-        apis.gmail.users()
-        .messages()
-        .get(userId="me", id=message_id, format="metadata", metadataHeaders=list(METADATA_HEADERS))
+    request = apis.gmail_messages.get(
+        userId="me", id=message_id, format="metadata", metadataHeaders=list(METADATA_HEADERS)
     )
     message = apis.execute(request, user_token, {"X-Goog-Gmail-Access-Token": message_token})
     headers: dict[str, list[str]] = {}

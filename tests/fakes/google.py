@@ -7,7 +7,7 @@ format=metadata for a metadata-scoped read; and it can be told to fail or stall.
 from __future__ import annotations
 
 import json
-import logging
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from tests.fakes.http_server import WsgiServer
 from tests.fakes.identity import SigningKey
 
 
@@ -58,21 +58,24 @@ class FakeGoogle:
         self.extra_keys: list[SigningKey] = []
         self.state = FakeGoogleState()
         self._lock = threading.Lock()
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self._server = WsgiServer(self._wsgi)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def certs_url(self) -> str:
         return self.url + "/oauth2/v1/certs"
 
+    def use_tls(self, context: ssl.SSLContext) -> None:
+        """Serve https instead of http (call before start)."""
+        self._server.use_tls(context)
+        self.url = self.url.replace("http://", "https://", 1)
+
     def start(self) -> FakeGoogle:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        self._server.stop()
 
     def reset(self) -> None:
         with self._lock:
