@@ -96,3 +96,13 @@ class GoogleCaller:
             },
         )
         return self.event("CALENDAR", calendar=part)
+
+    def trigger_events(self, message: tuple[str, str], event: tuple[str, str]) -> dict[str, dict[str, Any]]:
+        """The body Google sends to each trigger path of deployment.json, for one (id, token) message and one event."""
+        return {
+            "/gmail/home": self.event("GMAIL"),
+            "/gmail/message": self.gmail_event(*message),
+            "/calendar/home": self.event("CALENDAR"),
+            "/calendar/event-open": self.calendar_event(*event),
+            "/calendar/event-update": self.calendar_event(*event),
+        }

@@ -84,13 +84,7 @@ def test_every_url_is_on_the_placeholder_origin_over_https() -> None:
 
 def test_every_trigger_url_answers_a_google_request_with_valid_cards(caller: GoogleCaller) -> None:
     caller.google.add_event("primary", {"id": "e1", "summary": "Sync", "start": {"date": "2026-12-01"}})
-    bodies = {
-        "/gmail/home": caller.event("GMAIL"),
-        "/gmail/message": caller.gmail_event("msg-f:missing", "t"),
-        "/calendar/home": caller.event("CALENDAR"),
-        "/calendar/event-open": caller.calendar_event("primary", "e1"),
-        "/calendar/event-update": caller.calendar_event("primary", "e1"),
-    }
+    bodies = caller.trigger_events(message=("msg-f:missing", "t"), event=("primary", "e1"))
     for url in trigger_urls(load_deployment()):
         path = urlsplit(url).path
         response = caller.post(path, bodies[path])

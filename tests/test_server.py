@@ -122,13 +122,7 @@ def test_every_trigger_in_the_deployment_answers_with_valid_cards(
             "end": {"dateTime": "2026-11-23T11:00:00Z"},
         },
     )
-    bodies = {
-        "/gmail/home": http_caller.event("GMAIL"),
-        "/gmail/message": http_caller.gmail_event("msg-f:1", "per-message"),
-        "/calendar/home": http_caller.event("CALENDAR"),
-        "/calendar/event-open": http_caller.calendar_event("primary", "e1"),
-        "/calendar/event-update": http_caller.calendar_event("primary", "e1"),
-    }
+    bodies = http_caller.trigger_events(message=("msg-f:1", "per-message"), event=("primary", "e1"))
 
     for url in trigger_urls(load_deployment()):
         path = urlsplit(url).path
