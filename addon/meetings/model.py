@@ -1,0 +1,117 @@
+"""What a meeting service is asked for and what it gives back, and the few ways a call can fail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class MeetingOptions:
+    """Settings a user may choose; a service ignores the ones it does not have."""
+
+    passcode: str | None = None
+    waiting_room: bool = False
+    alternative_hosts: tuple[str, ...] = ()
+    template_id: str | None = None
+    # An RFC 5545 RRULE without the "RRULE:" prefix, e.g. "FREQ=WEEKLY;BYDAY=MO;COUNT=10".
+    recurrence: str | None = None
+
+
+@dataclass(frozen=True)
+class MeetingSpec:
+    """A meeting as the calendar event describes it. `start` and `end` are timezone-aware."""
+
+    title: str
+    start: datetime
+    end: datetime
+    time_zone: str
+    invitees: tuple[str, ...] = ()
+    agenda: str = ""
+    options: MeetingOptions = field(default_factory=MeetingOptions)
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("meeting times must carry a time zone")
+        if self.end <= self.start:
+            raise ValueError("a meeting must end after it starts")
+
+    @property
+    def duration_minutes(self) -> int:
+        return max(1, round((self.end - self.start).total_seconds() / 60))
+
+
+@dataclass(frozen=True)
+class DialIn:
+    label: str
+    number: str
+    toll_free: bool = False
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """A meeting on a service: what invitees need to join it."""
+
+    provider: str
+    meeting_id: str
+    join_url: str
+    meeting_code: str | None = None
+    passcode: str | None = None
+    dial_in: tuple[DialIn, ...] = ()
+    sip_address: str | None = None
+
+
+class Provider(Protocol):
+    """One meeting service acting for one user."""
+
+    name: str
+
+    def create(self, spec: MeetingSpec, idempotency_key: str) -> Meeting:
+        """Create the meeting; the same key always yields the same meeting, never a second one."""
+
+    def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
+        """Change time, title, invitees or options; raises MeetingGone if it no longer exists."""
+
+    def delete(self, meeting_id: str) -> None:
+        """Delete the meeting; deleting one that is already gone is not an error."""
+
+    def get(self, meeting_id: str) -> Meeting:
+        """The meeting as the service has it now; raises MeetingGone if it no longer exists."""
+
+
+class MeetingServiceError(Exception):
+    """A call to a meeting service failed; subclasses say what the add-on should do about it."""
+
+    def __init__(self, provider: str, message: str) -> None:
+        super().__init__(f"{provider}: {message}")
+        self.provider = provider
+        self.message = message
+
+
+class NotConnected(MeetingServiceError):
+    """The user has not connected an account on this service."""
+
+
+class GrantRevoked(MeetingServiceError):
+    """The service no longer honours the user's grant (invalid_grant); the user must reconnect."""
+
+
+class MeetingGone(MeetingServiceError):
+    """The meeting was deleted on the service (404/410, Zoom code 3001)."""
+
+
+class RateLimited(MeetingServiceError):
+    """The service asked us to slow down; try again after `retry_after` seconds."""
+
+    def __init__(self, provider: str, message: str, retry_after: float) -> None:
+        super().__init__(provider, message)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(MeetingServiceError):
+    """The service failed (5xx) or did not answer in time, even after retrying."""
+
+
+class MeetingRejected(MeetingServiceError):
+    """The service refused the request (4xx); `message` is the service's own explanation."""
