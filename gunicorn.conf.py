@@ -13,7 +13,7 @@ timeout = 60
 graceful_timeout = 20
 if "PORT" in os.environ:
     bind = [f":{os.environ['PORT']}"]
-# Request lines go to stderr; the app's own logs are JSON for Cloud Logging.
+# No access log: App Engine and Cloud Run log every request themselves; the app's own logs are JSON.
 accesslog = None
 
 

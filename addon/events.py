@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,11 +175,15 @@ def _form_value(raw: object, name: str) -> FormValue:
     return FormValue()
 
 
+# ASCII digits only ("²".isdigit() is true), and no more than milliseconds up to the year 9999 need.
+_MS_PATTERN = re.compile(r"-?[0-9]{1,15}")
+
+
 def _ms(raw: object, name: str) -> int:
     """msSinceEpoch arrives as an integer or a string of digits, depending on the client."""
-    if _is_int(raw):
+    if _is_int(raw) and abs(int(raw)) < 10**15:
         return int(raw)
-    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+    if isinstance(raw, str) and _MS_PATTERN.fullmatch(raw.strip()):
         return int(raw)
     raise BadEvent(f"formInputs.{name}.msSinceEpoch is not a number")
 

@@ -26,7 +26,8 @@ ALL = frozenset(
 )
 
 GMAIL_HOME = frozenset({USERINFO_EMAIL, GMAIL_EXECUTE})
-GMAIL_MESSAGE = GMAIL_HOME | {GMAIL_MESSAGE_METADATA, LOCALE}
+# script.locale only improves formatting (UTC is the fallback), so no trigger insists on it.
+GMAIL_MESSAGE = GMAIL_HOME | {GMAIL_MESSAGE_METADATA}
 CALENDAR_HOME = frozenset({USERINFO_EMAIL, CALENDAR_EXECUTE})
 # Title and time are not in the event object, so the open event is read through the Calendar API.
-CALENDAR_EVENT = CALENDAR_HOME | {CALENDAR_EVENT_READ, CALENDAR_EVENTS, LOCALE}
+CALENDAR_EVENT = CALENDAR_HOME | {CALENDAR_EVENT_READ, CALENDAR_EVENTS}

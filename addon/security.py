@@ -25,6 +25,9 @@ CLOCK_SKEW_SECONDS = 60
 UNKNOWN_KID_REFRESH_SECONDS = 60
 DEFAULT_CERTS_MAX_AGE_SECONDS = 600
 CERTS_FETCH_TIMEOUT_SECONDS = 5
+FAILED_FETCH_BACKOFF_SECONDS = 5
+# Google ID tokens are about 1 kB; anything far larger is not one.
+MAX_TOKEN_CHARS = 8192
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 
 
@@ -54,6 +57,7 @@ class GoogleCerts:
         self._expires_at = 0.0
         self._last_fetch = float("-inf")
         self._lock = threading.Lock()
+        self._failed_until = float("-inf")
         self.fetches = 0
 
     def key(self, kid: str) -> rsa.RSAPublicKey | None:
@@ -64,6 +68,8 @@ class GoogleCerts:
             return keys[kid]
         with self._lock:
             now = self._clock()
+            if not self._keys and now < self._failed_until:
+                raise CertsUnavailable("Google's signing keys could not be fetched a moment ago")
             stale = now >= self._expires_at
             unknown = kid not in self._keys and now - self._last_fetch >= UNKNOWN_KID_REFRESH_SECONDS
             if stale or unknown:
@@ -78,6 +84,8 @@ class GoogleCerts:
             keys = _parse_keys(response.json())
         except (requests.RequestException, ValueError) as error:
             if not self._keys:
+                # Nothing cached: answer 503 at once for a few seconds rather than queue every request on Google.
+                self._failed_until = now + FAILED_FETCH_BACKOFF_SECONDS
                 raise CertsUnavailable(f"cannot fetch Google's signing keys: {error}") from error
             # Keep serving the keys we have; Google rotates keys over days, not minutes.
             log.warning("refreshing Google's signing keys failed, keeping cached ones: %s", error)
@@ -125,13 +133,15 @@ def verify_id_token(
     clock: Callable[[], float] = time.time,
 ) -> dict:
     """Check a Google ID token's RS256 signature, issuer, audience and lifetime; return its claims."""
+    if len(token) > MAX_TOKEN_CHARS:
+        raise Unauthorized("token is too long to be a Google ID token")
     parts = token.split(".")
     if len(parts) != 3:
         raise Unauthorized("token is not a JWT")
     try:
         header = json.loads(_b64decode(parts[0]))
         claims = json.loads(_b64decode(parts[1]))
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise Unauthorized("token header or payload is not JSON") from error
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise Unauthorized("token header or payload is not an object")
@@ -148,9 +158,9 @@ def verify_id_token(
     except InvalidSignature as error:
         raise Unauthorized("bad signature") from error
 
-    if claims.get("iss") not in GOOGLE_ISSUERS:
+    if not isinstance(claims.get("iss"), str) or claims["iss"] not in GOOGLE_ISSUERS:
         raise Unauthorized(f"issuer {claims.get('iss')!r} is not Google")
-    if claims.get("aud") not in audiences:
+    if not isinstance(claims.get("aud"), str) or claims["aud"] not in audiences:
         raise Unauthorized(f"audience {claims.get('aud')!r} is not ours")
     now = clock()
     exp, iat = claims.get("exp"), claims.get("iat")
@@ -186,6 +196,8 @@ def verify_user_token(token: object, certs: GoogleCerts, oauth_client_id: str) -
     sub, email = claims.get("sub"), claims.get("email")
     if not isinstance(sub, str) or not sub or not isinstance(email, str) or not email:
         raise Unauthorized("user ID token lacks sub or email")
+    if claims.get("email_verified") not in (True, "true"):
+        raise Unauthorized("user email is not verified")
     return GoogleUser(sub=sub, email=email.lower())
 
 

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from addon.crypto import SecretBox
 from addon.google.client import GoogleApis
+from addon.meetings.catalog import MeetingServices
 from addon.security import GoogleCerts
 from addon.settings import Settings
 from addon.store import Store, open_store
@@ -20,18 +22,25 @@ class Services:
     certs: GoogleCerts
     google: GoogleApis
     store: Store
+    box: SecretBox
+    meetings: MeetingServices
 
     def close(self) -> None:
         self.google.close()
+        self.meetings.close()
         self.store.close()
 
 
 def build_services(settings: Settings) -> Services:
+    store = open_store(settings.store, settings.datastore_namespace)
+    box = SecretBox(settings.secret_key, settings.previous_secret_keys)
     return Services(
         settings=settings,
         certs=GoogleCerts(settings.google_certs_url),
         google=GoogleApis(settings.google_api_endpoint),
-        store=open_store(settings.store, settings.datastore_namespace),
+        store=store,
+        box=box,
+        meetings=MeetingServices(settings, store, box),
     )
 
 

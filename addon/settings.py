@@ -13,6 +13,10 @@ DEVELOPMENT_BASE_URL = "http://localhost:8080"
 # Only ever trusted in development mode; production requires a real key.
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"  # noqa: S105 - refused outside development
 MIN_SECRET_KEY_LENGTH = 32
+JITSI_BASE_URL = "https://meet.jit.si"
+WEBEX_API_BASE = "https://webexapis.com/v1"
+ZOOM_API_BASE = "https://api.zoom.us/v2"
+ZOOM_OAUTH_BASE = "https://zoom.us"
 
 
 class SettingsError(ValueError):
@@ -32,6 +36,18 @@ class Settings:
     google_certs_url: str = GOOGLE_CERTS_URL
     google_api_endpoint: str | None = None
     datastore_namespace: str | None = None
+    # Older secret keys, kept only to open what they sealed (key rotation).
+    previous_secret_keys: tuple[str, ...] = ()
+    jitsi_base_url: str = JITSI_BASE_URL
+    jitsi_app_id: str | None = None
+    jitsi_app_secret: str | None = None
+    webex_api_base: str = WEBEX_API_BASE
+    webex_client_id: str | None = None
+    webex_client_secret: str | None = None
+    zoom_api_base: str = ZOOM_API_BASE
+    zoom_oauth_base: str = ZOOM_OAUTH_BASE
+    zoom_client_id: str | None = None
+    zoom_client_secret: str | None = None
 
     @property
     def development(self) -> bool:
@@ -69,6 +85,19 @@ class Settings:
             google_certs_url=get("ADDON_GOOGLE_CERTS_URL") or GOOGLE_CERTS_URL,
             google_api_endpoint=(get("ADDON_GOOGLE_API_ENDPOINT") or "").rstrip("/") or None,
             datastore_namespace=get("ADDON_DATASTORE_NAMESPACE"),
+            previous_secret_keys=tuple(
+                key.strip() for key in (get("ADDON_PREVIOUS_SECRET_KEYS") or "").split(",") if key.strip()
+            ),
+            jitsi_base_url=(get("JITSI_BASE_URL") or JITSI_BASE_URL).rstrip("/"),
+            jitsi_app_id=get("JITSI_APP_ID"),
+            jitsi_app_secret=get("JITSI_APP_SECRET"),
+            webex_api_base=(get("WEBEX_API_BASE") or WEBEX_API_BASE).rstrip("/"),
+            webex_client_id=get("WEBEX_CLIENT_ID"),
+            webex_client_secret=get("WEBEX_CLIENT_SECRET"),
+            zoom_api_base=(get("ZOOM_API_BASE") or ZOOM_API_BASE).rstrip("/"),
+            zoom_oauth_base=(get("ZOOM_OAUTH_BASE") or ZOOM_OAUTH_BASE).rstrip("/"),
+            zoom_client_id=get("ZOOM_CLIENT_ID"),
+            zoom_client_secret=get("ZOOM_CLIENT_SECRET"),
         )
         settings.check()
         return settings
@@ -94,6 +123,25 @@ class Settings:
         for name, url in (
             ("ADDON_GOOGLE_CERTS_URL", self.google_certs_url),
             ("ADDON_GOOGLE_API_ENDPOINT", self.google_api_endpoint),
+            ("JITSI_BASE_URL", self.jitsi_base_url),
+            ("WEBEX_API_BASE", self.webex_api_base),
+            ("ZOOM_API_BASE", self.zoom_api_base),
+            ("ZOOM_OAUTH_BASE", self.zoom_oauth_base),
         ):
-            if url is not None and urlsplit(url).scheme not in ("https", "http"):
+            parts = urlsplit(url) if url is not None else None
+            if parts is not None and (parts.scheme not in ("https", "http") or not parts.netloc or parts.query):
                 raise SettingsError(f"{name} must be an http(s) URL, not {url!r}")
+            # Tokens and signing keys travel over these; plain http only to this machine (tests, local fakes).
+            if parts is not None and parts.scheme == "http" and not self.development and not _loopback(parts.hostname):
+                raise SettingsError(f"{name} must use https in production, not {url!r}")
+        for first, second, one, other in (
+            ("JITSI_APP_ID", "JITSI_APP_SECRET", self.jitsi_app_id, self.jitsi_app_secret),
+            ("WEBEX_CLIENT_ID", "WEBEX_CLIENT_SECRET", self.webex_client_id, self.webex_client_secret),
+            ("ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET", self.zoom_client_id, self.zoom_client_secret),
+        ):
+            if bool(one) != bool(other):
+                raise SettingsError(f"{first} and {second} go together: set both or neither")
+
+
+def _loopback(host: str | None) -> bool:
+    return host in ("localhost", "127.0.0.1", "::1")

@@ -10,6 +10,11 @@ from zoneinfo import ZoneInfo
 from cards.timefmt import span, zone_label
 from cards.widgets import Json, card, labeled, link_text, paragraph, section
 
+# Google drops widgets past 100 per card; the rest of the card needs room too.
+MAX_GUESTS_SHOWN = 50
+# Only these become links; anything else (javascript:, data:) is shown as text.
+SAFE_LINK_SCHEMES = ("https://", "http://", "tel:", "sip:")
+
 RESPONSES = {
     "accepted": "Accepted",
     "declined": "Declined",
@@ -88,13 +93,16 @@ def _guests_section(view: EventView) -> Json:
     if not view.guests:
         return section([paragraph("No guests yet.")], header="Guests")
     widgets = []
-    for guest in view.guests:
+    for guest in view.guests[:MAX_GUESTS_SHOWN]:
         notes = [RESPONSES.get(guest.response or "", "Awaiting reply")]
         if guest.organizer:
             notes.append("organizer")
         if guest.optional:
             notes.append("optional")
         widgets.append(labeled(guest.name or guest.email, guest.email, bottom=", ".join(notes), icon="PERSON"))
+    hidden = len(view.guests) - MAX_GUESTS_SHOWN
+    if hidden > 0:
+        widgets.append(paragraph(f"and {hidden} more"))
     return section(widgets, header=f"Guests ({len(view.guests)})")
 
 
@@ -105,6 +113,9 @@ def _conference_section(view: EventView) -> Json:
         return section([paragraph("No video meeting on this event yet.")], header="Conference")
     name = view.conference_name or "Conference"
     widgets = [
-        link_text(f"{name} · {point.kind or 'link'}", point.label or point.uri, point.uri) for point in view.join_points
+        link_text(f"{name} · {point.kind or 'link'}", point.label or point.uri, point.uri)
+        if point.uri.lower().startswith(SAFE_LINK_SCHEMES)
+        else labeled(f"{name} · {point.kind or 'link'}", point.label or point.uri)
+        for point in view.join_points
     ]
     return section(widgets, header="Conference")

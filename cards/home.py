@@ -2,29 +2,47 @@
 
 from __future__ import annotations
 
-from cards.widgets import Json, card, labeled, paragraph, section
+from dataclasses import dataclass
 
-PROVIDER_NAMES = {"jitsi": "Jitsi Meet", "webex": "Webex", "zoom": "Zoom"}
+from cards.widgets import Json, action, button, buttons, card, labeled, paragraph, section
 
 START_HINTS = {
     "GMAIL": "Open an email to schedule a meeting with the people on it.",
     "CALENDAR": "Open an event, or create one and save it, to add a video meeting to it.",
 }
+SERVICE_STATES = {
+    "connected": "Account connected",
+    "missing": "Account not connected yet: open Settings to connect it",
+    "revoked": "Needs reconnecting: open Settings to sign in again",
+    "unavailable": "Not offered here any more: choose another in Settings",
+}
 
 
-def home_card(host_app: str, email: str, provider: str, duration_minutes: int, time_zone: str | None) -> Json:
+@dataclass(frozen=True)
+class HomeDefaults:
+    service: str
+    # "not_needed" | "connected" | "missing" | "revoked" | "unavailable"
+    service_state: str
+    duration_minutes: int
+    time_zone: str | None
+
+
+def home_card(host_app: str, email: str, defaults: HomeDefaults, settings_url: str) -> Json:
     """Shown when the add-on is opened with no message or event selected."""
-    defaults = [
+    widgets = [
         labeled("Signed in as", email, icon="PERSON"),
-        labeled("Meeting service", PROVIDER_NAMES.get(provider, provider), icon="VIDEO_CAMERA"),
-        labeled("Default length", f"{duration_minutes} minutes", icon="CLOCK"),
+        labeled(
+            "Meeting service", defaults.service, bottom=SERVICE_STATES.get(defaults.service_state), icon="VIDEO_CAMERA"
+        ),
+        labeled("Default length", f"{defaults.duration_minutes} minutes", icon="CLOCK"),
     ]
-    if time_zone:
-        defaults.append(labeled("Time zone", time_zone, icon="CLOCK"))
+    if defaults.time_zone:
+        widgets.append(labeled("Time zone", defaults.time_zone, icon="CLOCK"))
+    widgets.append(buttons(button("Settings", action(settings_url))))
     hint = START_HINTS.get(host_app, START_HINTS["GMAIL"])
     return card(
         "Meeting Scheduler",
-        [section([paragraph(hint)]), section(defaults, header="Your defaults")],
+        [section([paragraph(hint)]), section(widgets, header="Your defaults")],
         subtitle="Video meetings from Gmail and Calendar",
         name="home",
     )

@@ -64,3 +64,45 @@ def unexpected(request_id: str | None = None) -> Json:
         "if it happens again, give your administrator the reference below.",
         request_id,
     )
+
+
+def meeting_service_busy(service: str, retry_after_seconds: float, request_id: str | None = None) -> Json:
+    minutes = max(1, round(retry_after_seconds / 60))
+    wait = "a minute" if minutes == 1 else f"{minutes} minutes"
+    return problem_card(
+        f"{service} asked us to slow down",
+        f"{service} is limiting how many requests it accepts right now. Nothing was changed; try again in {wait}.",
+        request_id,
+    )
+
+
+def meeting_service_unavailable(service: str, request_id: str | None = None) -> Json:
+    return problem_card(
+        f"{service} is not answering",
+        f"{service} did not answer in time or reported an error. Nothing was changed; try again in a few minutes.",
+        request_id,
+    )
+
+
+def meeting_gone(service: str, request_id: str | None = None) -> Json:
+    return problem_card(
+        f"The {service} meeting no longer exists",
+        f"It was deleted on {service}. Schedule a new meeting for this event.",
+        request_id,
+    )
+
+
+def meeting_rejected(service: str, message: str, request_id: str | None = None) -> Json:
+    return problem_card(
+        f"{service} refused the meeting",
+        f"{service} said: {message or 'no reason given'}. Change the meeting and try again.",
+        request_id,
+    )
+
+
+def service_not_offered(service: str, request_id: str | None = None) -> Json:
+    return problem_card(
+        f"{service} is not available",
+        f"This installation does not offer {service}. Choose another meeting service in Settings.",
+        request_id,
+    )

@@ -20,6 +20,14 @@ def update_card(card: Json, notification: str | None = None) -> Json:
     return {"renderActions": {"action": action}}
 
 
+def push_card_action(card: Json, notification: str | None = None) -> Json:
+    """The answer to a card action that opens a new card on top of the current one."""
+    action: Json = {"navigations": [{"pushCard": card}]}
+    if notification:
+        action["notification"] = {"text": notification}
+    return {"renderActions": {"action": action}}
+
+
 def request_scopes(scopes: Iterable[str]) -> Json:
     """Ask Google to show granular consent for exactly these scopes; it re-runs the trigger after."""
     return {"requesting_google_scopes": {"scopes": sorted(scopes)}}

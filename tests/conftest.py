@@ -11,12 +11,20 @@ from flask.testing import FlaskClient
 
 from addon import create_app
 from addon.settings import Settings
+from tests.datastore_emulator import datastore_emulator as running_datastore_emulator
 from tests.fakes.google import FakeGoogle, running_fake_google
 from tests.google_caller import GoogleCaller
 
 BASE_URL = "https://addon.test"
 SERVICE_ACCOUNT = "service-123456789@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
 OAUTH_CLIENT_ID = "123456789-abc.apps.googleusercontent.com"
+
+
+@pytest.fixture(scope="session")
+def datastore_emulator() -> Iterator[str]:
+    """The real Datastore emulator, started once for the session (tests marked `datastore` use it)."""
+    with running_datastore_emulator() as host:
+        yield host
 
 
 @pytest.fixture(scope="session")

@@ -113,6 +113,25 @@ def test_existing_conference_is_shown(caller: GoogleCaller, google: FakeGoogle) 
     assert "https://meet.google.com/abc-defg-hij" in card_text(card)
 
 
+def test_a_huge_guest_list_stays_within_googles_widget_limit(caller: GoogleCaller, google: FakeGoogle) -> None:
+    crowd = [{"email": f"guest{i}@corp.example", "responseStatus": "needsAction"} for i in range(150)]
+
+    (card,) = trigger_cards(open_event(caller, google, attendees=crowd))  # validates the 100-widget limit
+
+    assert "guest0@corp.example" in card_text(card)
+    assert "and 100 more" in card_text(card)
+
+
+def test_a_conference_uri_that_is_not_a_web_or_phone_link_is_not_made_clickable(
+    caller: GoogleCaller, google: FakeGoogle
+) -> None:
+    evil = {**MEET, "entryPoints": [{"entryPointType": "more", "uri": "javascript:alert(1)", "label": "Join"}]}
+
+    (card,) = trigger_cards(open_event(caller, google, conferenceData=evil))
+
+    assert "href" not in card_text(card)
+
+
 def test_conference_is_hidden_without_the_capability(caller: GoogleCaller, google: FakeGoogle) -> None:
     capabilities = {"canSeeAttendees": True, "canSeeConferenceData": False}
 

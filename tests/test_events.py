@@ -79,6 +79,19 @@ MALFORMED: list[tuple[str, Any]] = [
         {"commonEventObject": {"hostApp": "GMAIL", "formInputs": {"s": {"dateTimeInput": {"msSinceEpoch": "soon"}}}}},
     ),
     (
+        "msSinceEpoch with a non-ASCII digit",
+        {"commonEventObject": {"hostApp": "GMAIL", "formInputs": {"s": {"dateTimeInput": {"msSinceEpoch": "²"}}}}},
+    ),
+    (
+        "msSinceEpoch with thousands of digits",
+        {
+            "commonEventObject": {
+                "hostApp": "GMAIL",
+                "formInputs": {"s": {"dateTimeInput": {"msSinceEpoch": "9" * 5000}}},
+            }
+        },
+    ),
+    (
         "stringInputs not strings",
         {"commonEventObject": {"hostApp": "GMAIL", "formInputs": {"s": {"stringInputs": {"value": [1]}}}}},
     ),

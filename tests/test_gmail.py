@@ -79,6 +79,21 @@ def test_message_card_offers_to_schedule_with_the_other_participants(caller: Goo
     assert invite["items"][2]["text"] == "Chen, Wei (Finance) <wei.chen@corp.example>"
 
 
+def test_a_date_header_far_out_of_range_does_not_break_the_card(caller: GoogleCaller, google: FakeGoogle) -> None:
+    google.add_message(
+        FakeMessage(
+            "msg-f:odd-date",
+            "tok",
+            [("Subject", "From the future"), ("Date", "Fri, 31 Dec 9999 23:00:00 -1200"), ("From", "bob@corp.example")],
+        )
+    )
+
+    (card,) = trigger_cards(caller.post("/gmail/message", caller.gmail_event("msg-f:odd-date", "tok")).get_json())
+
+    assert "From the future" in card_text(card)
+    assert "9999" not in card_text(card)  # the date Gmail received it is shown instead
+
+
 def test_message_card_starts_at_the_next_half_hour_in_the_users_zone(caller: GoogleCaller, google: FakeGoogle) -> None:
     before = datetime.now(UTC)
     (card,) = trigger_cards(open_message(caller, google, time_zone="Asia/Kolkata"))
@@ -181,8 +196,22 @@ def test_missing_message_scope_asks_for_exactly_the_missing_scopes(caller: Googl
 
     response = caller.post("/gmail/message", event)
 
-    assert requested_scopes(response.get_json()) == {scopes.GMAIL_MESSAGE_METADATA, scopes.LOCALE}
+    # The locale only improves formatting, so it is not asked for again.
+    assert requested_scopes(response.get_json()) == {scopes.GMAIL_MESSAGE_METADATA}
     assert google.requests_to("/gmail/") == []
+
+
+def test_a_user_who_declined_the_locale_scope_still_gets_the_message_in_utc(
+    caller: GoogleCaller, google: FakeGoogle
+) -> None:
+    google.add_message(MESSAGE)
+    event = caller.gmail_event(
+        MESSAGE.message_id, MESSAGE.access_token, granted=scopes.ALL - {scopes.LOCALE}, time_zone=None
+    )
+
+    (card,) = trigger_cards(caller.post("/gmail/message", event).get_json())
+
+    assert "Q3 budget review" in card_text(card)
 
 
 def test_without_the_email_scope_the_user_is_asked_for_it(caller: GoogleCaller) -> None:

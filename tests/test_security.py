@@ -47,7 +47,17 @@ def forged(caller: GoogleCaller, google: FakeGoogle) -> dict[str, Callable[[], s
         "garbage": lambda: "not-a-jwt",
         "three garbage segments": lambda: "a.b.c",
         "empty signature": lambda: signed().rsplit(".", 1)[0] + ".",
+        "audience as a list": lambda: signed(aud=[url]),
+        "issuer as a list": lambda: signed(iss=["accounts.google.com"]),
+        "deeply nested header": lambda: _b64("[" * 5000) + "." + _b64("{}") + ".c2ln",
+        "huge token": lambda: signed() + "A" * 20000,
     }
+
+
+def _b64(text: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
 
 
 def _tamper(token: str) -> str:
@@ -80,6 +90,10 @@ FORGERIES = [
     "garbage",
     "three garbage segments",
     "empty signature",
+    "audience as a list",
+    "issuer as a list",
+    "deeply nested header",
+    "huge token",
 ]
 
 
@@ -137,6 +151,7 @@ def test_the_called_url_with_or_without_query_or_the_origin_is_a_valid_audience(
         "expired",
         "system token instead",
         "no email",
+        "unverified email",
         "garbage",
     ],
 )
@@ -150,6 +165,7 @@ def test_forged_or_missing_user_tokens_are_refused(caller: GoogleCaller, google:
         "no email": lambda: google.key.sign(
             {k: v for k, v in user_claims(client_id, ALICE.sub, ALICE.email).items() if k != "email"}
         ),
+        "unverified email": lambda: caller.user_token(email_verified=False),
         "garbage": lambda: "garbage",
     }
     event = caller.event("GMAIL")
@@ -239,3 +255,14 @@ def test_no_certs_at_all_is_503_not_500(caller: GoogleCaller, google: FakeGoogle
 
     assert response.status_code == 503
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_without_any_cached_keys_a_failed_fetch_is_not_retried_by_every_request(
+    caller: GoogleCaller, google: FakeGoogle
+) -> None:
+    google.state.certs_status = 503
+
+    answers = [caller.post(PATH, caller.event("GMAIL")).status_code for _ in range(5)]
+
+    assert answers == [503] * 5
+    assert google.state.cert_fetches == 1

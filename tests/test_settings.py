@@ -67,3 +67,22 @@ def test_trailing_slashes_and_blanks_are_tolerated() -> None:
 
     assert settings.base_url == "https://x.example"
     assert settings.store == DEFAULT_STORE
+
+
+@pytest.mark.parametrize(
+    "name", ["ADDON_GOOGLE_CERTS_URL", "ADDON_GOOGLE_API_ENDPOINT", "ZOOM_API_BASE", "WEBEX_API_BASE"]
+)
+def test_production_refuses_plain_http_to_another_machine(name: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({**PRODUCTION, name: "http://googleapis.example"})
+
+
+def test_production_allows_plain_http_to_this_machine_for_local_fakes() -> None:
+    settings = Settings.from_env({**PRODUCTION, "ADDON_GOOGLE_API_ENDPOINT": "http://127.0.0.1:9999"})
+
+    assert settings.google_api_endpoint == "http://127.0.0.1:9999"
+
+
+def test_a_client_id_without_its_secret_is_refused() -> None:
+    with pytest.raises(SettingsError, match="ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET"):
+        Settings.from_env({**PRODUCTION, "ZOOM_CLIENT_ID": "abc"})

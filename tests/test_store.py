@@ -15,7 +15,6 @@ import pytest
 
 from addon.store import Store, UserSettings, open_store
 from addon.store.records import Record
-from tests.datastore_emulator import datastore_emulator as running_datastore_emulator
 
 THREADS = 20
 
@@ -59,12 +58,6 @@ class UserSettingsFromLaterVersion(UserSettings):
     """UserSettings as a later release might store it, with a property this version does not know."""
 
     calendar_color: str = "tomato"
-
-
-@pytest.fixture(scope="session")
-def datastore_emulator() -> Iterator[str]:
-    with running_datastore_emulator() as host:
-        yield host
 
 
 @pytest.fixture(params=["sqlite", pytest.param("datastore", marks=pytest.mark.datastore)])

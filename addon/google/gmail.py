@@ -9,6 +9,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from addon.google.client import GoogleApis
 
 METADATA_HEADERS = ("Subject", "Date", "From", "To", "Cc")
+PLAUSIBLE_YEARS = (1971, 2200)
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,18 @@ def _people(values: list[str]) -> tuple[Person, ...]:
 
 
 def _sent_at(date_headers: list[str] | None, internal_date: object) -> datetime | None:
+    # A sender writes the Date header; one far in the past or future must not break the card.
     if date_headers:
         try:
             sent = parsedate_to_datetime(date_headers[0])
-            return sent if sent.tzinfo else sent.replace(tzinfo=UTC)
-        except (TypeError, ValueError):
+            sent = (sent if sent.tzinfo else sent.replace(tzinfo=UTC)).astimezone(UTC)
+            if PLAUSIBLE_YEARS[0] <= sent.year <= PLAUSIBLE_YEARS[1]:
+                return sent
+        except (TypeError, ValueError, OverflowError):
             pass
-    if isinstance(internal_date, str | int) and str(internal_date).isdigit():
-        return datetime.fromtimestamp(int(internal_date) / 1000, UTC)
+    if isinstance(internal_date, str | int) and str(internal_date).isascii() and str(internal_date).isdigit():
+        try:
+            return datetime.fromtimestamp(int(internal_date) / 1000, UTC)
+        except (ValueError, OverflowError, OSError):
+            return None
     return None

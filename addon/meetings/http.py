@@ -72,6 +72,8 @@ class ServiceClient:
         self.retries = retries
         self.budget_seconds = budget_seconds
         self._sessions = threading.local()
+        self._all_sessions: list[requests.Session] = []
+        self._all_sessions_lock = threading.Lock()
 
     def call(
         self,
@@ -130,9 +132,12 @@ class ServiceClient:
             raise self._error(status, _json_object(response))
 
     def close(self) -> None:
-        session = getattr(self._sessions, "session", None)
-        if session is not None:
-            session.close()
+        """Close every thread's connections (at shutdown, when no call is running)."""
+        with self._all_sessions_lock:
+            for session in self._all_sessions:
+                session.close()
+            self._all_sessions.clear()
+        self._sessions = threading.local()
 
     def _error(self, status: int, body: dict[str, Any]) -> Exception:
         message = service_message(body) or f"HTTP {status}"
@@ -151,6 +156,8 @@ class ServiceClient:
             session = requests.Session()
             session.trust_env = False  # no proxy or .netrc credentials picked up from the environment
             self._sessions.session = session
+            with self._all_sessions_lock:
+                self._all_sessions.append(session)
         return session
 
     def _pause(self, attempt: int, deadline: float, at_least: float = 0.0) -> bool:
@@ -193,7 +200,9 @@ def service_message(body: Mapping[str, Any]) -> str:
         if isinstance(item, dict) and (item.get("description") or item.get("message"))
     ]
     message = str(body.get("message") or "")
-    return "; ".join([message, *details] if message else details)[:500]
+    # Webex often repeats `message` in `errors`; say each thing once.
+    parts = list(dict.fromkeys(part for part in (message, *details) if part))
+    return "; ".join(parts)[:500]
 
 
 def _json_object(response: requests.Response) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -39,7 +39,8 @@ class MeetingSpec:
 
     @property
     def duration_minutes(self) -> int:
-        return max(1, round((self.end - self.start).total_seconds() / 60))
+        # Subtract in UTC: within one ZoneInfo Python subtracts wall clocks and misses a DST change.
+        return max(1, round((self.end.astimezone(UTC) - self.start.astimezone(UTC)).total_seconds() / 60))
 
 
 @dataclass(frozen=True)

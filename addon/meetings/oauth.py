@@ -93,12 +93,8 @@ def revoke(app: OAuthApp, token: str) -> bool:
     if not app.revoke_url:
         return False
     try:
-        response = requests.post(
-            app.revoke_url,
-            data={"token": token},
-            auth=(app.client_id, app.client_secret) if app.basic_auth else None,
-            timeout=TIMEOUT_SECONDS,
-            allow_redirects=False,
+        response = _post(
+            app.revoke_url, data={"token": token}, auth=(app.client_id, app.client_secret) if app.basic_auth else None
         )
     except requests.RequestException as error:
         log.warning("%s revoke failed: %s", app.provider, type(error).__name__)
@@ -113,14 +109,7 @@ def _token_request(app: OAuthApp, form: dict[str, str], previous_refresh_token: 
         auth = None
         form = {**form, "client_id": app.client_id, "client_secret": app.client_secret}
     try:
-        response = requests.post(
-            app.token_url,
-            data=form,
-            auth=auth,
-            headers={"Accept": "application/json"},
-            timeout=TIMEOUT_SECONDS,
-            allow_redirects=False,
-        )
+        response = _post(app.token_url, data=form, auth=auth)
     except requests.RequestException as error:
         raise ServiceUnavailable(app.provider, f"token endpoint did not answer ({type(error).__name__})") from error
     body = _json(response)
@@ -130,8 +119,12 @@ def _token_request(app: OAuthApp, form: dict[str, str], previous_refresh_token: 
         error = str(body.get("error") or "")
         reason = str(body.get("error_description") or body.get("reason") or body.get("message") or error)
         # Zoom answers a rotated-out or revoked refresh token with invalid_grant ("Invalid Token!").
-        if error == "invalid_grant" or response.status_code == 401:
+        if error == "invalid_grant":
             raise GrantRevoked(app.provider, reason or "the authorization is no longer valid")
+        if error == "invalid_client" or response.status_code == 401:
+            # Our client id or secret is wrong: an install problem, not the user's, so no grant is revoked.
+            log.error("%s refused the add-on's client credentials; check its CLIENT_ID and CLIENT_SECRET", app.provider)
+            raise ServiceUnavailable(app.provider, "the meeting service refused the add-on's own credentials")
         raise MeetingRejected(app.provider, reason or f"token endpoint answered {response.status_code}")
     lifetime = _seconds(body.get("expires_in"), default=3600)
     return TokenSet(
@@ -140,6 +133,19 @@ def _token_request(app: OAuthApp, form: dict[str, str], previous_refresh_token: 
         access_expires_at=datetime.now(UTC) + timedelta(seconds=lifetime),
         scope=str(body.get("scope") or ""),
     )
+
+
+def _post(url: str, data: dict[str, str], auth: tuple[str, str] | None) -> requests.Response:
+    with requests.Session() as session:
+        session.trust_env = False  # no proxy or .netrc credentials from the environment near our secrets
+        return session.post(
+            url,
+            data=data,
+            auth=auth,
+            headers={"Accept": "application/json"},
+            timeout=TIMEOUT_SECONDS,
+            allow_redirects=False,  # never carry client secrets or codes to another host
+        )
 
 
 def _seconds(value: Any, default: int) -> int:

@@ -8,9 +8,10 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from google.api_core import exceptions
+from google.api_core.retry import Retry
 from google.cloud import datastore
 
 from addon.store.records import Record
@@ -21,6 +22,12 @@ TRANSACTION_ATTEMPTS = 10
 MAX_BACKOFF_SECONDS = 1.0
 # Datastore's TTL policy deletes entities by this property (index.yaml / README); code checks it too.
 EXPIRY_PROPERTY = "expires_at"
+
+# The sidebar waits on us: each call gets a short timeout and a few quick retries, not the library's minute.
+CALL_LIMITS: dict[str, Any] = {
+    "timeout": 5.0,
+    "retry": Retry(initial=0.1, maximum=1.0, multiplier=2.0, timeout=8.0),
+}
 
 
 class DatastoreStore:
@@ -42,20 +49,20 @@ class DatastoreStore:
         return self._client
 
     def get(self, kind: type[R], key: str) -> R | None:
-        return _record(kind, self.client.get(self.client.key(kind.KIND, key)))
+        return _record(kind, self.client.get(self.client.key(kind.KIND, key), **CALL_LIMITS))
 
     def put(self, record: Record) -> None:
-        self.client.put(self._entity(record))
+        self.client.put(self._entity(record), **CALL_LIMITS)
 
     def delete(self, kind: type[Record], key: str) -> None:
-        self.client.delete(self.client.key(kind.KIND, key))
+        self.client.delete(self.client.key(kind.KIND, key), **CALL_LIMITS)
 
     def update(self, kind: type[R], key: str, change: Callable[[R | None], R | None]) -> R | None:
         entity_key = self.client.key(kind.KIND, key)
         for attempt in range(TRANSACTION_ATTEMPTS):
             try:
                 with self.client.transaction():
-                    current = _record(kind, self.client.get(entity_key))
+                    current = _record(kind, self.client.get(entity_key, **CALL_LIMITS))
                     changed = change(current)
                     if changed is not None:
                         if changed.KIND != kind.KIND or changed.key != key:

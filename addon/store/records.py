@@ -55,3 +55,46 @@ class UserSettings(Record):
     duration_minutes: int = 30
     webex_site: str | None = None
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ProviderGrant(Record):
+    """A user's authorization on a meeting service; the tokens are sealed (AES-GCM), never stored in clear."""
+
+    KIND: ClassVar[str] = "ProviderGrant"
+    KEY_FIELD: ClassVar[str] = "grant_id"
+
+    grant_id: str  # "<google sub>/<provider>"
+    user_id: str
+    provider: str
+    status: str = "active"  # or "revoked": the service refused it and the user must reconnect
+    key_id: str = ""
+    sealed_tokens: str = ""
+    # Bumped on every token change, so a waiting request can tell that someone else refreshed.
+    version: int = 0
+    # A refresh in flight somewhere: rotating refresh tokens must never be spent twice.
+    refresh_lease: str | None = None
+    refresh_lease_until: datetime | None = None
+    revoked_reason: str | None = None
+    connected_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @staticmethod
+    def id_for(user_id: str, provider: str) -> str:
+        return f"{user_id}/{provider}"
+
+
+@dataclass(frozen=True)
+class OAuthState(Record):
+    """One sign-in to a meeting service in progress: single use, gone after ten minutes."""
+
+    KIND: ClassVar[str] = "OAuthState"
+    KEY_FIELD: ClassVar[str] = "state_id"
+
+    state_id: str
+    user_id: str
+    provider: str
+    key_id: str = ""
+    sealed_verifier: str = ""
+    used_by: str | None = None
+    expires_at: datetime | None = None

@@ -8,8 +8,9 @@ from addon import scopes
 from addon.events import BadEvent, CalendarContext
 from addon.google.calendar import CalendarEvent, read_event
 from addon.google.client import GoogleNotFound
-from addon.web.gmail import home
+from addon.web.gmail import home, user_settings
 from addon.web.guard import AddonRequest, google_request
+from addon.web.signin import require_account
 from cards import problems
 from cards.event import EventView, Guest, JoinPoint, event_card, unsaved_event_card
 from cards.widgets import Json
@@ -26,6 +27,7 @@ def calendar_home(req: AddonRequest) -> Json:
 @bp.post("/calendar/event-open")
 @google_request(scopes.CALENDAR_EVENT)
 def event_open(req: AddonRequest) -> Json:
+    require_account(req.services, req.user.sub, user_settings(req).provider)
     return event_details(req)
 
 

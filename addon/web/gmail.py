@@ -12,10 +12,12 @@ from addon import scopes
 from addon.events import BadEvent
 from addon.google.client import GoogleForbidden, GoogleNotFound
 from addon.google.gmail import read_message_metadata
+from addon.meetings.catalog import display_name
 from addon.store import UserSettings
 from addon.web.guard import AddonRequest, google_request
+from addon.web.signin import SETTINGS_PATH, require_account
 from cards import problems
-from cards.home import home_card
+from cards.home import HomeDefaults, home_card
 from cards.message import Participant, ScheduleForm, message_card
 from cards.widgets import Json
 
@@ -37,11 +39,12 @@ def gmail_message(req: AddonRequest) -> Json:
     gmail = req.event.gmail
     if gmail is None or not gmail.message_id or not gmail.access_token:
         raise BadEvent("gmail.messageId and gmail.accessToken are required")
+    defaults = user_settings(req)
+    require_account(req.services, req.user.sub, defaults.provider)
     try:
         message = read_message_metadata(req.services.google, req.user_token, gmail.access_token, gmail.message_id)
     except (GoogleNotFound, GoogleForbidden):
         return problems.message_unreadable(req.request_id)
-    defaults = user_settings(req)
     people = [Participant(p.email, p.name) for p in message.participants(excluding=req.user.email)]
     form = ScheduleForm(
         title=meeting_title(message.subject),
@@ -58,12 +61,17 @@ def gmail_message(req: AddonRequest) -> Json:
 def home(req: AddonRequest) -> Json:
     """The homepage card for either host."""
     defaults = user_settings(req)
+    connection = req.services.meetings.connection(req.user.sub, defaults.provider)
     return home_card(
         req.event.common.host_app,
         req.user.email,
-        defaults.provider,
-        defaults.duration_minutes,
-        req.event.common.time_zone,
+        HomeDefaults(
+            service=display_name(defaults.provider),
+            service_state=connection.state,
+            duration_minutes=defaults.duration_minutes,
+            time_zone=req.event.common.time_zone,
+        ),
+        settings_url=req.services.settings.base_url + SETTINGS_PATH,
     )
 
 

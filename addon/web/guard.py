@@ -13,6 +13,15 @@ from flask import Response, g, jsonify, request
 from addon import scopes
 from addon.events import AddonEvent, BadEvent, parse_event
 from addon.google.client import GoogleApiError, GoogleForbidden, GoogleUnauthorized, GoogleUnavailable
+from addon.meetings.catalog import display_name
+from addon.meetings.model import (
+    GrantRevoked,
+    MeetingGone,
+    MeetingRejected,
+    MeetingServiceError,
+    NotConnected,
+    RateLimited,
+)
 from addon.security import (
     CertsUnavailable,
     GoogleUser,
@@ -23,8 +32,10 @@ from addon.security import (
     verify_user_token,
 )
 from addon.services import Services, services
+from addon.web.signin import connect_prompt
 from cards import problems
-from cards.responses import push_card, request_scopes, update_card
+from cards.accounts import custom_authorization_prompt
+from cards.responses import push_card, push_card_action, request_scopes, update_card
 from cards.widgets import Json
 
 log = logging.getLogger(__name__)
@@ -58,7 +69,15 @@ class AddonRequest:
         return token
 
 
-Handler = Callable[[AddonRequest], Json]
+@dataclass(frozen=True)
+class Notified:
+    """A card answered together with a short notification (shown for card actions only)."""
+
+    card: Json
+    notification: str
+
+
+Handler = Callable[[AddonRequest], Json | Notified]
 
 
 def google_request(
@@ -67,9 +86,16 @@ def google_request(
     """Wrap a handler of an add-on trigger or action.
 
     `answer` is how cards are wrapped: "push" for homepage and contextual triggers, "update" for
-    card actions and eventUpdate.
+    card actions and eventUpdate, "push_action" for a card action that opens a card on top.
     """
-    wrap = push_card if answer == "push" else update_card
+
+    def wrap(result: Json | Notified) -> Json:
+        card, notice = (result.card, result.notification) if isinstance(result, Notified) else (result, None)
+        if answer == "push":
+            return push_card(card)
+        if answer == "push_action":
+            return push_card_action(card, notice)
+        return update_card(card, notice)
 
     def decorate(handler: Handler) -> Callable[[], Response]:
         @functools.wraps(handler)
@@ -112,6 +138,14 @@ def google_request(
                 return jsonify(wrap(handler(AddonRequest(event=event, user=user, services=found))))
             except BadEvent as error:
                 return _json({"error": str(error)}, 400)
+            except (NotConnected, GrantRevoked) as error:
+                prompt = connect_prompt(found, user.sub, error.provider, revoked=isinstance(error, GrantRevoked))
+                if answer == "push" and prompt.get("name") == "connect":
+                    return jsonify(custom_authorization_prompt(prompt))
+                return jsonify(wrap(prompt))
+            except MeetingServiceError as error:
+                log.warning("meeting service call failed: %s %s", type(error).__name__, error)
+                return jsonify(wrap(_meeting_problem(error)))
             except GoogleApiError as error:
                 log.warning("Google API call failed: %s %s", type(error).__name__, error)
                 return jsonify(wrap(_problem_for(error)))
@@ -132,6 +166,17 @@ def _problem_for(error: GoogleApiError) -> Json:
     if isinstance(error, GoogleUnavailable):
         return problems.google_unavailable(g.request_id)
     return problems.unexpected(g.request_id)
+
+
+def _meeting_problem(error: MeetingServiceError) -> Json:
+    name = display_name(error.provider)
+    if isinstance(error, RateLimited):
+        return problems.meeting_service_busy(name, error.retry_after, g.request_id)
+    if isinstance(error, MeetingGone):
+        return problems.meeting_gone(name, g.request_id)
+    if isinstance(error, MeetingRejected):
+        return problems.meeting_rejected(name, error.message, g.request_id)
+    return problems.meeting_service_unavailable(name, g.request_id)
 
 
 def _unauthorized() -> Response:

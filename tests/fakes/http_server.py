@@ -99,7 +99,8 @@ class WsgiServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.app = app
         self.server_port: int = self.server_address[1]
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        # A short poll interval makes stop() quick; tests start and stop fakes often.
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def use_tls(self, context: ssl.SSLContext) -> None:
         """Answer https from now on (call before start)."""

@@ -1,0 +1,272 @@
+"""Meeting-service accounts: the browser sign-in (start, callback) and the Settings card's actions."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from html import escape
+
+from flask import Blueprint, Response, redirect, request
+
+from addon import scopes
+from addon.crypto import Sealed, SealError, TicketError
+from addon.events import BadEvent
+from addon.meetings import oauth
+from addon.meetings.catalog import display_name
+from addon.meetings.model import GrantRevoked, MeetingServiceError
+from addon.meetings.oauth import Pkce
+from addon.services import Services, services
+from addon.store import OAuthState, UserSettings
+from addon.web.gmail import user_settings
+from addon.web.guard import AddonRequest, Notified, google_request
+from addon.web.signin import CONNECT_TICKET, SETTINGS_PATH, USE_PROVIDER_PATH, sign_in_url
+from cards.accounts import ServiceChoice, SettingsForm, settings_card
+from cards.home import HomeDefaults, home_card
+from cards.widgets import Json
+
+bp = Blueprint("accounts", __name__)
+log = logging.getLogger(__name__)
+
+STATE_TICKET = "oauth-state"
+STATE_LIFETIME = timedelta(minutes=10)
+SAVE_PATH = "/actions/settings/save"
+DISCONNECT_PATH = "/actions/settings/disconnect"
+MIN_DURATION, MAX_DURATION = 5, 480
+IDENTITY = frozenset({scopes.USERINFO_EMAIL})
+WEBEX_SITE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+
+
+# The browser side of sign-in -----------------------------------------------------------------
+
+
+@bp.get("/connect/<provider>/start")
+def connect_start(provider: str) -> Response:
+    """Opened from the card's Sign in button: remember who is connecting, then go to the service."""
+    found = services()
+    if not found.meetings.needs_account(provider):
+        return page("Not available", "This meeting service is not available here. Close this window.", 404)
+    try:
+        ticket = found.box.open_ticket(CONNECT_TICKET, request.args.get("ticket", ""))
+    except TicketError:
+        return page(
+            "This link has expired",
+            "Close this window, then click Sign in on the add-on's card again.",
+            400,
+        )
+    if ticket.get("provider") != provider or not isinstance(ticket.get("sub"), str):
+        return page("This link is not valid", "Close this window, then click Sign in on the add-on's card again.", 400)
+
+    pkce = Pkce.new()
+    state_id = secrets.token_urlsafe(24)
+    sealed = found.box.seal(pkce.verifier.encode(), f"oauth-state/{state_id}")
+    found.store.put(
+        OAuthState(
+            state_id=state_id,
+            user_id=ticket["sub"],
+            provider=provider,
+            key_id=sealed.key_id,
+            sealed_verifier=sealed.ciphertext,
+            expires_at=datetime.now(UTC) + STATE_LIFETIME,
+        )
+    )
+    state = found.box.sign_ticket(
+        STATE_TICKET, {"sid": state_id, "provider": provider}, int(STATE_LIFETIME.total_seconds())
+    )
+    target = oauth.authorization_url(found.meetings.oauth_app(provider), redirect_uri(found, provider), state, pkce)
+    return no_store(redirect(target, 302))
+
+
+@bp.get("/connect/<provider>/callback")
+def connect_callback(provider: str) -> Response:
+    """Where the service sends the browser back: check the state, trade the code, keep the grant sealed."""
+    found = services()
+    name = display_name(provider)
+    if not found.meetings.needs_account(provider):
+        return page("Not available", "This meeting service is not available here. Close this window.", 404)
+    try:
+        claims = found.box.open_ticket(STATE_TICKET, request.args.get("state", ""))
+    except TicketError:
+        return page("Sign-in expired", "Close this window, then click Sign in on the add-on's card again.", 400)
+    state = consume_state(found, str(claims.get("sid", "")))
+    if state is None or state.provider != provider or claims.get("provider") != provider:
+        return page("Sign-in already used", "Close this window, then click Sign in on the add-on's card again.", 400)
+    if request.args.get("error"):
+        return page(f"{name} was not connected", "You did not allow access. Close this window to go back.", 200)
+    code = request.args.get("code", "")
+    if not code:
+        return page("Sign-in incomplete", f"{name} did not send a sign-in code. Close this window and try again.", 400)
+
+    try:
+        verifier = found.box.open(Sealed(state.key_id, state.sealed_verifier), f"oauth-state/{state.state_id}")
+    except SealError:
+        return page("Sign-in expired", "Close this window, then click Sign in on the add-on's card again.", 400)
+    try:
+        tokens = oauth.exchange_code(
+            found.meetings.oauth_app(provider), code, Pkce(verifier.decode()), redirect_uri(found, provider)
+        )
+    except GrantRevoked:
+        return page("Sign-in expired", f"{name} refused the sign-in code. Close this window and try again.", 400)
+    except MeetingServiceError as error:
+        log.warning("code exchange with %s failed: %s", provider, type(error).__name__)
+        return page(f"{name} did not finish the sign-in", "Close this window and try again in a few minutes.", 502)
+    found.meetings.grants.save(state.user_id, provider, tokens)
+    choose_provider(found, state.user_id, provider)
+    return page(f"{name} is connected", "You can close this window and go back to Gmail or Calendar.", 200, close=True)
+
+
+def redirect_uri(found: Services, provider: str) -> str:
+    """Only ever built from ADDON_BASE_URL: the service redirects nowhere else."""
+    return f"{found.settings.base_url}/connect/{provider}/callback"
+
+
+def consume_state(found: Services, state_id: str) -> OAuthState | None:
+    """The stored state if this request is the first and only one to use it."""
+    if not state_id:
+        return None
+    mark = secrets.token_hex(8)
+
+    def use(state: OAuthState | None) -> OAuthState | None:
+        if state is None or state.used_by is not None:
+            return None
+        return dataclasses.replace(state, used_by=mark)
+
+    used = found.store.update(OAuthState, state_id, use)
+    if used is None or used.used_by != mark:
+        return None
+    found.store.delete(OAuthState, state_id)
+    return used
+
+
+def choose_provider(found: Services, user_id: str, provider: str) -> None:
+    def choose(current: UserSettings | None) -> UserSettings:
+        base = current or UserSettings(user_id=user_id)
+        return dataclasses.replace(base, provider=provider, updated_at=datetime.now(UTC))
+
+    found.store.update(UserSettings, user_id, choose)
+
+
+# CSP: nothing loads; the one inline script (closing the window) is allowed by its nonce.
+def page(title: str, message: str, status: int, close: bool = False) -> Response:
+    nonce = secrets.token_urlsafe(16)
+    script = f'<script nonce="{nonce}">setTimeout(function () {{ window.close(); }}, 1500);</script>' if close else ""
+    body = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#202124}"
+        "h1{font-size:1.4rem}</style></head>"
+        f"<body><h1>{escape(title)}</h1><p>{escape(message)}</p>{script}</body></html>"
+    )
+    response = Response(body, status=status, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; frame-ancestors 'none'"
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return no_store(response)
+
+
+def no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# The Settings card --------------------------------------------------------------------------
+
+
+@bp.post(SETTINGS_PATH)
+@google_request(IDENTITY, answer="push_action")
+def open_settings(req: AddonRequest) -> Json:
+    return settings_view(req)
+
+
+@bp.post(SAVE_PATH)
+@google_request(IDENTITY, answer="update")
+def save_settings(req: AddonRequest) -> Notified:
+    inputs = req.event.common.form_inputs
+    provider = inputs["provider"].first if "provider" in inputs else None
+    duration_text = inputs["duration_minutes"].first if "duration_minutes" in inputs else None
+    site = inputs["webex_site"].first if "webex_site" in inputs else None
+    if not provider or not req.services.meetings.is_offered(provider):
+        raise BadEvent("provider must be one of the offered meeting services")
+    try:
+        duration = int(duration_text or "")
+    except ValueError as error:
+        raise BadEvent("duration_minutes must be a whole number") from error
+    if not MIN_DURATION <= duration <= MAX_DURATION:
+        raise BadEvent(f"duration_minutes must be between {MIN_DURATION} and {MAX_DURATION}")
+    site = (site or "").strip().lower().removeprefix("https://").strip("/") or None
+    if site is not None and not WEBEX_SITE.match(site):
+        return with_notice(settings_view(req), "That Webex site does not look right: use a name like acme.webex.com")
+
+    def save(current: UserSettings | None) -> UserSettings:
+        base = current or UserSettings(user_id=req.user.sub)
+        return dataclasses.replace(
+            base, provider=provider, duration_minutes=duration, webex_site=site, updated_at=datetime.now(UTC)
+        )
+
+    req.services.store.update(UserSettings, req.user.sub, save)
+    state = req.services.meetings.connection(req.user.sub, provider).state
+    if state in ("missing", "revoked"):
+        return with_notice(settings_view(req), f"Saved. Connect your {display_name(provider)} account to use it.")
+    return with_notice(settings_view(req), "Settings saved")
+
+
+@bp.post(DISCONNECT_PATH)
+@google_request(IDENTITY, answer="update")
+def disconnect(req: AddonRequest) -> Notified:
+    provider = req.event.common.parameters.get("provider", "")
+    if not req.services.meetings.needs_account(provider):
+        raise BadEvent("provider must be an account-based meeting service")
+    req.services.meetings.grants.disconnect(req.user.sub, provider)
+    if user_settings(req).provider == provider:
+        choose_provider(req.services, req.user.sub, "jitsi")
+        notice = f"Disconnected from {display_name(provider)}. New meetings will use Jitsi Meet."
+    else:
+        notice = f"Disconnected from {display_name(provider)}."
+    return with_notice(settings_view(req), notice)
+
+
+@bp.post(USE_PROVIDER_PATH)
+@google_request(IDENTITY, answer="update")
+def use_provider(req: AddonRequest) -> Notified:
+    """From the sign-in card: switch to a service that needs no account, then show the homepage."""
+    provider = req.event.common.parameters.get("provider", "")
+    if not req.services.meetings.is_offered(provider) or req.services.meetings.needs_account(provider):
+        raise BadEvent("provider must be a service that needs no account")
+    choose_provider(req.services, req.user.sub, provider)
+    defaults = user_settings(req)
+    card = home_card(
+        req.event.common.host_app,
+        req.user.email,
+        HomeDefaults(display_name(provider), "not_needed", defaults.duration_minutes, req.event.common.time_zone),
+        settings_url=req.services.settings.base_url + SETTINGS_PATH,
+    )
+    return with_notice(card, f"New meetings will use {display_name(provider)}. Open the email or event again.")
+
+
+def settings_view(req: AddonRequest) -> Json:
+    defaults = user_settings(req)
+    meetings = req.services.meetings
+    choices = []
+    for provider in meetings.offered:
+        state = meetings.connection(req.user.sub, provider).state
+        url = sign_in_url(req.services, req.user.sub, provider) if state in ("missing", "revoked") else None
+        choices.append(ServiceChoice(provider, display_name(provider), state, url))
+    base = req.services.settings.base_url
+    return settings_card(
+        SettingsForm(
+            chosen=defaults.provider,
+            services=choices,
+            duration_minutes=defaults.duration_minutes,
+            webex_site=defaults.webex_site,
+            save_url=base + SAVE_PATH,
+            disconnect_url=base + DISCONNECT_PATH,
+        )
+    )
+
+
+def with_notice(card: Json, text: str) -> Notified:
+    return Notified(card, text)

@@ -1,0 +1,45 @@
+"""Links that start a sign-in to a meeting service, and the card that offers one."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from addon.meetings.catalog import display_name
+from addon.meetings.model import GrantRevoked, NotConnected
+from addon.services import Services
+from cards import problems
+from cards.accounts import connect_card
+from cards.widgets import Json
+
+# Long enough to read the card and click; short enough that a leaked link is soon useless.
+TICKET_SECONDS = 15 * 60
+CONNECT_TICKET = "connect"
+USE_PROVIDER_PATH = "/actions/use-provider"
+SETTINGS_PATH = "/actions/settings"
+
+
+def sign_in_url(services: Services, user_id: str, provider: str) -> str:
+    """Our own start URL, carrying a signed ticket that says which Google user is connecting."""
+    ticket = services.box.sign_ticket(CONNECT_TICKET, {"sub": user_id, "provider": provider}, TICKET_SECONDS)
+    return f"{services.settings.base_url}/connect/{quote(provider, safe='')}/start?ticket={ticket}"
+
+
+def connect_prompt(services: Services, user_id: str, provider: str, revoked: bool) -> Json:
+    """The card asking the user to (re)connect `provider`, or a problem card if it is not offered here."""
+    if not services.meetings.needs_account(provider):
+        return problems.service_not_offered(display_name(provider))
+    return connect_card(
+        display_name(provider),
+        sign_in_url(services, user_id, provider),
+        revoked=revoked,
+        use_jitsi_url=services.settings.base_url + USE_PROVIDER_PATH,
+    )
+
+
+def require_account(services: Services, user_id: str, provider: str) -> None:
+    """Raise NotConnected or GrantRevoked (answered with the sign-in card) unless `provider` is usable now."""
+    state = services.meetings.connection(user_id, provider).state
+    if state == "missing":
+        raise NotConnected(provider, "no account connected")
+    if state == "revoked":
+        raise GrantRevoked(provider, "the authorization was revoked")

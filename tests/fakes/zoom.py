@@ -1,0 +1,810 @@
+"""A fake of Zoom's OAuth and Meetings API v2, served over real HTTP on 127.0.0.1.
+
+It insists on what Zoom documents: client credentials as HTTP Basic, single-use codes bound to a PKCE
+challenge, refresh tokens that rotate, re-authorizing that revokes earlier tokens, numeric meeting ids,
+passcodes of at most 10 characters, 204 answers without a body, date-valued Retry-After, a daily
+create/update quota; and it can be told to fail or stall.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import unquote, urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from werkzeug.wrappers import Request, Response
+
+from tests.fakes.http_server import WsgiServer
+
+DEFAULT_USER = "alice@corp.example"
+GRANTED_SCOPE = "meeting:read meeting:write user:read"
+ACCESS_TOKEN_SECONDS = 3599
+CODE_SECONDS = 300
+DAILY_LIMIT = 100  # meeting creates and updates per user per day, reset at 00:00 UTC
+PASSWORD = re.compile(r"[A-Za-z0-9@\-_*]{1,10}")
+WEEKLY_DAYS = re.compile(r"[1-7](,[1-7])*")
+INTERVAL_LIMITS = {1: 90, 2: 12, 3: 3}
+GLOBAL_DIAL_IN = [
+    {"country": "US", "country_name": "US", "city": "New York", "number": "+1 6465588656", "type": "toll"},
+    {"country": "US", "country_name": "US", "number": "+1 8774369236", "type": "tollfree"},
+    {"country": "DE", "country_name": "Germany", "city": "Frankfurt", "number": "+49 69 7104 9922", "type": "toll"},
+]
+REASONS = {
+    400: "Bad Request",
+    401: "Invalid access token.",
+    404: "Not Found",
+    429: "You have exceeded the rate limit for this API. Please try again later.",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+class Refused(Exception):
+    """A request Zoom answers with `{"code", "message"}`."""
+
+    def __init__(
+        self,
+        status: int,
+        code: int,
+        message: str,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def invalid(field_name: str, message: str) -> Refused:
+    """Zoom's validation failure (HTTP 400, code 300) for one field."""
+    return Refused(400, 300, "Validation Failed.", [{"field": field_name, "message": message}])
+
+
+@dataclass
+class Failure:
+    status: int
+    times: int
+    method: str | None
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+    applied: bool
+
+
+@dataclass
+class Stall:
+    seconds: float
+    method: str | None
+    times: int | None
+
+
+@dataclass
+class Grant:
+    """One authorization of the app by one user; re-authorizing or revoking ends it."""
+
+    email: str
+    alive: bool = True
+
+
+@dataclass
+class AuthCode:
+    redirect_uri: str
+    challenge: str
+    email: str
+    issued_at: float
+
+
+@dataclass
+class AccessToken:
+    grant: Grant
+    expires_at: float
+    expired: bool = False
+
+
+@dataclass
+class FakeMeeting:
+    data: dict[str, Any]  # the meeting object as GET /meetings/{id} answers it
+    host: str
+    template_id: str | None = None
+    deleted: bool = False
+
+    @property
+    def starts_at(self) -> datetime | None:
+        start = self.data.get("start_time")
+        return datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None
+
+
+@dataclass
+class FakeZoomState:
+    meetings: dict[str, FakeMeeting] = field(default_factory=dict)
+    codes: dict[str, AuthCode] = field(default_factory=dict)
+    access_tokens: dict[str, AccessToken] = field(default_factory=dict)
+    refresh_tokens: dict[str, Grant] = field(default_factory=dict)
+    deleted_users: set[str] = field(default_factory=set)
+    page_tokens: dict[str, int] = field(default_factory=dict)
+    writes: dict[tuple[str, str], int] = field(default_factory=dict)  # (user, UTC day) -> creates and updates
+    failures: list[tuple[str, Failure]] = field(default_factory=list)
+    stalls: list[tuple[str, Stall]] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+    # (recipient, what): the emails Zoom itself would have sent.
+    emails_sent: list[tuple[str, str]] = field(default_factory=list)
+    next_login: str | None = None
+    deny_next: bool = False
+    refreshes: int = 0
+    daily_limit: int = DAILY_LIMIT
+
+
+class FakeZoom:
+    """Zoom's /oauth/authorize, /oauth/token and /oauth/revoke, and the meeting endpoints under /v2."""
+
+    def __init__(
+        self,
+        client_id: str = "zoom-client-id",
+        client_secret: str = "zoom-client-secret",
+        redirect_uris: tuple[str, ...] | None = None,
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.redirect_uris = redirect_uris  # None: any redirect URI is registered
+        self.state = FakeZoomState()
+        self._lock = threading.RLock()
+        self._server = WsgiServer(self._wsgi)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.url}/v2"
+
+    @property
+    def oauth_base(self) -> str:
+        return self.url
+
+    def start(self) -> FakeZoom:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.state = FakeZoomState()
+
+    # Arranging and inspecting ------------------------------------------------------------
+
+    @property
+    def meetings(self) -> dict[str, FakeMeeting]:
+        """The meetings that exist (not deleted), by id as a string."""
+        with self._lock:
+            return {meeting_id: m for meeting_id, m in self.state.meetings.items() if not m.deleted}
+
+    @property
+    def refreshes(self) -> int:
+        return self.state.refreshes
+
+    @property
+    def emails_sent(self) -> list[tuple[str, str]]:
+        return list(self.state.emails_sent)
+
+    @property
+    def daily_limit(self) -> int:
+        return self.state.daily_limit
+
+    @daily_limit.setter
+    def daily_limit(self, value: int) -> None:
+        self.state.daily_limit = value
+
+    def next_login(self, email: str) -> None:
+        """The next authorization is approved as this user."""
+        self.state.next_login = email
+
+    def deny_next(self) -> None:
+        """The user declines the next authorization."""
+        self.state.deny_next = True
+
+    def connect(self, email: str = DEFAULT_USER) -> dict[str, Any]:
+        """Tokens for `email` as the code exchange would issue them (ending the user's earlier grants)."""
+        with self._lock:
+            return self._authorize_grant(email)
+
+    def revoke_user(self, email: str) -> None:
+        """The user removes the app: every token of theirs stops working."""
+        with self._lock:
+            self._end_grants(email)
+
+    def expire_access_tokens(self) -> None:
+        """Access tokens issued so far are refused with 401 (code 124); refresh tokens still work."""
+        with self._lock:
+            for token in self.state.access_tokens.values():
+                token.expired = True
+
+    def delete_user_on_zoom(self, email: str) -> None:
+        """An admin deletes the user: their meetings go, and API calls answer 404 with code 1001."""
+        with self._lock:
+            self.state.deleted_users.add(email)
+            for meeting in self.state.meetings.values():
+                if meeting.host == email:
+                    meeting.deleted = True
+
+    def fail(
+        self,
+        path_prefix: str,
+        status: int,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        *,
+        method: str | None = None,
+        applied: bool = False,
+    ) -> None:
+        """The next `times` requests under `path_prefix` (and `method`) answer `status`.
+
+        A 429 without headers carries Zoom's date-valued Retry-After (one second ahead) and X-RateLimit-Type.
+        With `applied` the request takes effect first and only its answer is lost.
+        """
+        failure = Failure(status, times, method, dict(headers or {}), body, applied)
+        with self._lock:
+            self.state.failures.append((path_prefix, failure))
+
+    def stall(self, path_prefix: str, seconds: float, *, method: str | None = None, times: int | None = None) -> None:
+        """Requests under `path_prefix` take effect, then wait `seconds` before answering (`times`: only so many)."""
+        with self._lock:
+            self.state.stalls.append((path_prefix, Stall(seconds, method, times)))
+
+    def requests_to(self, method: str, path_prefix: str) -> list[Request]:
+        with self._lock:
+            return [r for r in self.state.requests if r.method == method and r.path.startswith(path_prefix)]
+
+    # Serving -------------------------------------------------------------------------------
+
+    def _wsgi(self, environ: dict, start_response: Any) -> Any:
+        request = Request(environ)
+        request.get_data()
+        with self._lock:
+            self.state.requests.append(request)
+            failure = self._scripted_failure(request)
+            if failure is None or failure.applied:
+                response = self._route(request)
+            if failure is not None:
+                response = _zoom_json(
+                    failure.body if failure.body is not None else _error_body(failure.status),
+                    failure.status,
+                )
+                headers = failure.headers
+                if failure.status == 429 and not headers:
+                    headers = _rate_limit_headers(datetime.now(UTC) + timedelta(seconds=1), "QPS")
+                response.headers.update(headers)
+            delay = self._scripted_stall(request)
+        if delay:
+            time.sleep(delay)
+        return response(environ, start_response)
+
+    def _scripted_failure(self, request: Request) -> Failure | None:
+        for prefix, failure in self.state.failures:
+            if failure.times > 0 and request.path.startswith(prefix) and failure.method in (None, request.method):
+                failure.times -= 1
+                return failure
+        return None
+
+    def _scripted_stall(self, request: Request) -> float:
+        for prefix, stall in self.state.stalls:
+            if stall.times == 0 or not request.path.startswith(prefix) or stall.method not in (None, request.method):
+                continue
+            if stall.times is not None:
+                stall.times -= 1
+            return stall.seconds
+        return 0.0
+
+    def _route(self, request: Request) -> Response:
+        parts = [unquote(p) for p in request.path.strip("/").split("/")]
+        oauth = {
+            ("GET", "oauth/authorize"): self._authorize,
+            ("POST", "oauth/token"): self._token,
+            ("POST", "oauth/revoke"): self._revoke,
+        }
+        handler = oauth.get((request.method, "/".join(parts)))
+        if handler is not None:
+            return handler(request)
+        try:
+            if parts[:2] == ["v2", "users"] and len(parts) == 4 and parts[3] == "meetings":
+                email = self._caller(request, parts[2])
+                if request.method == "POST":
+                    return self._create_meeting(request, email)
+                if request.method == "GET":
+                    return self._list_meetings(request, email)
+            elif parts[:2] == ["v2", "meetings"] and len(parts) == 3:
+                email = self._caller(request)
+                one = {"GET": self._get_meeting, "PATCH": self._patch_meeting, "DELETE": self._delete_meeting}
+                if request.method in one:
+                    return one[request.method](request, email, parts[2])
+            elif parts[:2] == ["v2", "meetings"] and len(parts) == 4 and parts[3] == "sip_dialing":
+                email = self._caller(request)
+                if request.method == "POST":
+                    return self._sip_dialing(email, parts[2])
+            else:
+                raise Refused(404, 404, "Not Found")
+            raise Refused(405, 405, "Method Not Allowed")
+        except Refused as refusal:
+            body: dict[str, Any] = {"code": refusal.code, "message": refusal.message}
+            if refusal.errors:
+                body["errors"] = refusal.errors
+            response = _zoom_json(body, refusal.status)
+            response.headers.update(refusal.headers)
+            return response
+
+    # OAuth ---------------------------------------------------------------------------------
+
+    def _authorize(self, request: Request) -> Response:
+        args = request.args
+        redirect_uri = args.get("redirect_uri", "")
+        # Without a known client and a registered redirect URI there is nowhere safe to send the user.
+        if args.get("client_id") != self.client_id:
+            return Response("Invalid client_id: 4,700", status=400, mimetype="text/html")
+        if not redirect_uri or (self.redirect_uris is not None and redirect_uri not in self.redirect_uris):
+            return Response("Invalid redirect: 4,700", status=400, mimetype="text/html")
+        state = args.get("state")
+        login, self.state.next_login = self.state.next_login or DEFAULT_USER, None
+        denied, self.state.deny_next = self.state.deny_next, False
+        if args.get("response_type") != "code":
+            return _redirect(redirect_uri, state, error="unsupported_response_type")
+        if args.get("code_challenge_method") != "S256" or not args.get("code_challenge"):
+            return _redirect(redirect_uri, state, error="invalid_request")
+        if denied:
+            return _redirect(redirect_uri, state, error="access_denied")
+        code = secrets.token_urlsafe(24)
+        self.state.codes[code] = AuthCode(redirect_uri, args["code_challenge"], login, time.monotonic())
+        return _redirect(redirect_uri, state, code=code)
+
+    def _client_refused(self, request: Request) -> Response | None:
+        auth = request.authorization
+        if (
+            auth is None
+            or auth.type != "basic"
+            or auth.username != self.client_id
+            or not hmac.compare_digest(str(auth.password), self.client_secret)
+        ):
+            return _oauth_error(401, "invalid_client", "Invalid client_id or client_secret")
+        if request.mimetype != "application/x-www-form-urlencoded":
+            return _oauth_error(400, "invalid_request", "Unsupported content type")
+        return None
+
+    def _token(self, request: Request) -> Response:
+        refused = self._client_refused(request)
+        if refused is not None:
+            return refused
+        form = request.form
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            code = self.state.codes.pop(form.get("code", ""), None)  # single use, even when the exchange fails
+            if code is None or time.monotonic() - code.issued_at > CODE_SECONDS:
+                return _oauth_error(400, "invalid_grant", "Invalid authorization code")
+            if code.redirect_uri != form.get("redirect_uri"):
+                return _oauth_error(400, "invalid_request", "Redirect URI mismatch.")
+            if not hmac.compare_digest(_s256(form.get("code_verifier", "")), code.challenge):
+                return _oauth_error(400, "invalid_grant", "Invalid code_verifier")
+            return _json(self._authorize_grant(code.email))
+        if grant_type == "refresh_token":
+            # Refresh tokens rotate: the one just used is spent, whatever happens next.
+            grant = self.state.refresh_tokens.pop(form.get("refresh_token", ""), None)
+            if grant is None or not grant.alive:
+                return _oauth_error(400, "invalid_grant", "Invalid Token!")
+            self.state.refreshes += 1
+            return _json(self._issue(grant))
+        return _oauth_error(400, "unsupported_grant_type", "Unsupported grant type")
+
+    def _revoke(self, request: Request) -> Response:
+        refused = self._client_refused(request)
+        if refused is not None:
+            return refused
+        token = request.form.get("token", "")
+        access = self.state.access_tokens.get(token)
+        grant = access.grant if access is not None else self.state.refresh_tokens.get(token)
+        if grant is None or not grant.alive:
+            return _oauth_error(400, "invalid_request", "Invalid Token!")
+        self._end(grant)
+        return _json({"status": "success"})
+
+    def _authorize_grant(self, email: str) -> dict[str, Any]:
+        # Zoom 4741 "The token has been revoked": a new authorization ends the earlier ones.
+        self._end_grants(email)
+        return self._issue(Grant(email))
+
+    def _issue(self, grant: Grant) -> dict[str, Any]:
+        access_token = "zm-at-" + secrets.token_urlsafe(32)
+        refresh_token = "zm-rt-" + secrets.token_urlsafe(32)
+        self.state.access_tokens[access_token] = AccessToken(grant, time.monotonic() + ACCESS_TOKEN_SECONDS)
+        self.state.refresh_tokens[refresh_token] = grant
+        return {
+            "access_token": access_token,
+            "token_type": "bearer",
+            "refresh_token": refresh_token,
+            "expires_in": ACCESS_TOKEN_SECONDS,
+            "scope": GRANTED_SCOPE,
+            "api_url": self.url,
+        }
+
+    def _end_grants(self, email: str) -> None:
+        grants = {id(t.grant): t.grant for t in self.state.access_tokens.values() if t.grant.email == email}
+        grants.update({id(g): g for g in self.state.refresh_tokens.values() if g.email == email})
+        for grant in grants.values():
+            self._end(grant)
+
+    def _end(self, grant: Grant) -> None:
+        grant.alive = False
+        for token in [t for t, a in self.state.access_tokens.items() if a.grant is grant]:
+            del self.state.access_tokens[token]
+        for token in [t for t, g in self.state.refresh_tokens.items() if g is grant]:
+            del self.state.refresh_tokens[token]
+
+    def _caller(self, request: Request, user_id: str = "me") -> str:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        access = self.state.access_tokens.get(token) if scheme.lower() == "bearer" else None
+        if access is None or access.expired or time.monotonic() > access.expires_at or not access.grant.alive:
+            raise Refused(401, 124, "Invalid access token.")
+        email = access.grant.email
+        if email in self.state.deleted_users:
+            raise Refused(404, 1001, f"User does not exist: {user_id}.")
+        if user_id not in ("me", email, _user_id(email)):
+            raise Refused(404, 1001, f"User does not exist: {user_id}.")
+        return email
+
+    # Meetings ------------------------------------------------------------------------------
+
+    def _create_meeting(self, request: Request, email: str) -> Response:
+        body = _json_body(request)
+        fields = _checked_fields(body)
+        if fields.get("type") == 8 and "recurrence" not in fields:
+            raise invalid("recurrence", "A recurring meeting with a fixed time needs a recurrence.")
+        self._count_write(email)
+        meeting_id = secrets.randbelow(9 * 10**10) + 10**10
+        password = fields.get("password") or secrets.token_urlsafe(6)[:6]
+        encrypted = secrets.token_urlsafe(24)
+        data: dict[str, Any] = {
+            "uuid": base64.b64encode(secrets.token_bytes(16)).decode("ascii"),
+            "id": meeting_id,
+            "host_id": _user_id(email),
+            "host_email": email,
+            "assistant_id": "",
+            "topic": fields.get("topic", "Zoom Meeting"),
+            "type": fields.get("type", 2),
+            "status": "waiting",
+            "timezone": fields.get("timezone", "America/Los_Angeles"),
+            "agenda": fields.get("agenda", ""),
+            "created_at": _utc(datetime.now(UTC)),
+            "start_url": f"https://zoom.us/s/{meeting_id}?zak={secrets.token_urlsafe(32)}",
+            "join_url": f"https://zoom.us/j/{meeting_id}?pwd={encrypted}",
+            "password": password,
+            "h323_password": str(secrets.randbelow(900000) + 100000),
+            "pstn_password": str(secrets.randbelow(900000) + 100000),
+            "encrypted_password": encrypted,
+            "pre_schedule": False,
+            "settings": {
+                "host_video": False,
+                "participant_video": False,
+                "join_before_host": False,
+                "jbh_time": 0,
+                "mute_upon_entry": False,
+                "waiting_room": False,
+                "approval_type": 2,
+                "audio": "both",
+                "auto_recording": "none",
+                "alternative_hosts": "",
+                "meeting_invitees": [],
+                "global_dial_in_countries": sorted({n["country"] for n in GLOBAL_DIAL_IN}),
+                "global_dial_in_numbers": [dict(n) for n in GLOBAL_DIAL_IN],
+            },
+        }
+        if data["type"] in (2, 8):
+            data["start_time"] = fields.get("start_time", _utc(datetime.now(UTC)))
+            data["duration"] = fields.get("duration", 60)
+        if data["type"] == 8:
+            data["recurrence"] = fields["recurrence"]
+        data["settings"].update(fields.get("settings", {}))
+        meeting = FakeMeeting(data, email, template_id=body.get("template_id"))
+        self.state.meetings[str(meeting_id)] = meeting
+        return _zoom_json(data, 201)
+
+    def _list_meetings(self, request: Request, email: str) -> Response:
+        args = request.args
+        kind = args.get("type", "scheduled")
+        if kind not in ("scheduled", "live", "upcoming", "upcoming_meetings", "previous_meetings"):
+            raise invalid("type", f"Invalid field: type '{kind}'.")
+        try:
+            page_size = min(300, max(1, int(args.get("page_size", "30"))))
+        except ValueError:
+            raise invalid("page_size", "Invalid field: page_size.") from None
+        offset = 0
+        if args.get("next_page_token"):
+            if args["next_page_token"] not in self.state.page_tokens:
+                raise invalid("next_page_token", "Invalid next page token.")
+            offset = self.state.page_tokens[args["next_page_token"]]
+        now = datetime.now(UTC)
+        mine = [m for m in self.state.meetings.values() if m.host == email and not m.deleted]
+        if kind in ("upcoming", "upcoming_meetings"):
+            mine = [m for m in mine if _still_ahead(m, now)]
+        elif kind in ("live", "previous_meetings"):
+            mine = []  # nobody is in a fake meeting, and past meetings are not modelled
+        page = mine[offset : offset + page_size]
+        next_token = ""
+        if offset + page_size < len(mine):
+            next_token = secrets.token_urlsafe(24)
+            self.state.page_tokens[next_token] = offset + page_size
+        return _zoom_json(
+            {
+                "next_page_token": next_token,
+                "page_size": page_size,
+                "total_records": len(mine),
+                "meetings": [_listed(m) for m in page],
+            }
+        )
+
+    def _get_meeting(self, request: Request, email: str, meeting_id: str) -> Response:
+        return _zoom_json(self._owned(meeting_id, email).data)
+
+    def _patch_meeting(self, request: Request, email: str, meeting_id: str) -> Response:
+        meeting = self._owned(meeting_id, email)
+        fields = _checked_fields(_json_body(request))
+        data = meeting.data
+        meeting_type = fields.get("type", data["type"])
+        if meeting_type == 8 and "recurrence" not in fields and "recurrence" not in data:
+            raise invalid("recurrence", "A recurring meeting with a fixed time needs a recurrence.")
+        self._count_write(email)
+        for name in ("topic", "type", "agenda", "timezone", "password", "recurrence"):
+            if name in fields:
+                data[name] = fields[name]
+        if meeting_type != 8:
+            data.pop("recurrence", None)
+        if meeting_type == 3:
+            data.pop("start_time", None)
+            data.pop("duration", None)
+        else:
+            for name in ("start_time", "duration"):
+                if name in fields:
+                    data[name] = fields[name]
+        data["settings"].update(fields.get("settings", {}))
+        return Response(status=204)
+
+    def _delete_meeting(self, request: Request, email: str, meeting_id: str) -> Response:
+        meeting = self._owned(meeting_id, email)
+        meeting.deleted = True
+        if request.args.get("schedule_for_reminder", "true") != "false":
+            hosts = [h for h in meeting.data["settings"].get("alternative_hosts", "").split(";") if h]
+            self.state.emails_sent.extend((who, "cancelled: " + meeting.data["topic"]) for who in [email, *hosts])
+        return Response(status=204)
+
+    def _sip_dialing(self, email: str, meeting_id: str) -> Response:
+        meeting = self._owned(meeting_id, email)
+        return _zoom_json(
+            {
+                "sip_dialing": f"{meeting.data['id']}@zoomcrc.com",
+                "paid_crc_plan_participant": True,
+                "participant_identifier_code": str(secrets.randbelow(9 * 10**5) + 10**5),
+                "expire_in": 7200,
+            },
+            201,
+        )
+
+    def _owned(self, meeting_id: str, email: str) -> FakeMeeting:
+        meeting = self.state.meetings.get(meeting_id)
+        if meeting is None or meeting.deleted or meeting.host != email:
+            raise Refused(404, 3001, f"Meeting does not exist: {meeting_id}.")
+        return meeting
+
+    def _count_write(self, email: str) -> None:
+        today = datetime.now(UTC).date()
+        key = (email, today.isoformat())
+        if self.state.writes.get(key, 0) >= self.state.daily_limit:
+            midnight = datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=1)
+            raise Refused(
+                429,
+                429,
+                "You have reached the maximum daily rate limit for this API. "
+                "Refer to the response header for details on when you can make another request.",
+                headers=_rate_limit_headers(midnight, "Daily-limit"),
+            )
+        self.state.writes[key] = self.state.writes.get(key, 0) + 1
+
+
+def _checked_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """The meeting fields of a create or update body, refused the way Zoom refuses them (code 300)."""
+    fields: dict[str, Any] = {}
+    if "topic" in body:
+        if not isinstance(body["topic"], str) or len(body["topic"]) > 200:
+            raise invalid("topic", "Topic can be at most 200 characters.")
+        fields["topic"] = body["topic"]
+    if "type" in body:
+        if body["type"] not in (1, 2, 3, 8) or isinstance(body["type"], bool):
+            raise invalid("type", f"Invalid meeting type: {body['type']}.")
+        fields["type"] = body["type"]
+    if "agenda" in body:
+        if not isinstance(body["agenda"], str) or len(body["agenda"]) > 2000:
+            raise invalid("agenda", "Agenda can be at most 2000 characters.")
+        fields["agenda"] = body["agenda"]
+    zone: tzinfo = UTC
+    if "timezone" in body:
+        try:
+            zone = ZoneInfo(str(body["timezone"]))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise invalid("timezone", f"Invalid timezone: {body['timezone']}.") from None
+        fields["timezone"] = body["timezone"]
+    if "start_time" in body:
+        fields["start_time"] = _utc(_parse_start(body["start_time"], zone))
+    if "duration" in body:
+        if not isinstance(body["duration"], int) or isinstance(body["duration"], bool) or body["duration"] < 0:
+            raise invalid("duration", "Duration must be a whole number of minutes.")
+        fields["duration"] = body["duration"]
+    if "password" in body:
+        password = body["password"]
+        if not isinstance(password, str) or not PASSWORD.fullmatch(password):
+            raise invalid(
+                "password",
+                "Password can only have a maximum of 10 characters and only contain alphanumeric characters "
+                "and @ - _ *.",
+            )
+        fields["password"] = password
+    if "recurrence" in body:
+        fields["recurrence"] = _checked_recurrence(body["recurrence"])
+    if "settings" in body:
+        fields["settings"] = _checked_settings(body["settings"])
+    return fields
+
+
+def _checked_recurrence(recurrence: Any) -> dict[str, Any]:
+    if not isinstance(recurrence, dict) or recurrence.get("type") not in (1, 2, 3):
+        raise invalid("recurrence.type", "Recurrence type must be 1 (daily), 2 (weekly) or 3 (monthly).")
+    kind = recurrence["type"]
+    checked: dict[str, Any] = {"type": kind, "repeat_interval": recurrence.get("repeat_interval", 1)}
+    interval = checked["repeat_interval"]
+    if not isinstance(interval, int) or not 1 <= interval <= INTERVAL_LIMITS[kind]:
+        raise invalid("recurrence.repeat_interval", f"Repeat interval can be 1 to {INTERVAL_LIMITS[kind]}.")
+    if kind == 2:
+        days = recurrence.get("weekly_days", "1")
+        if not isinstance(days, str) or not WEEKLY_DAYS.fullmatch(days):
+            raise invalid("recurrence.weekly_days", f"Invalid weekly_days: {days}.")
+        checked["weekly_days"] = days
+    if kind == 3:
+        if "monthly_day" in recurrence:
+            if recurrence["monthly_day"] not in range(1, 32):
+                raise invalid("recurrence.monthly_day", "monthly_day must be 1 to 31.")
+            checked["monthly_day"] = recurrence["monthly_day"]
+        elif recurrence.get("monthly_week") in (-1, 1, 2, 3, 4) and recurrence.get("monthly_week_day") in range(1, 8):
+            checked["monthly_week"] = recurrence["monthly_week"]
+            checked["monthly_week_day"] = recurrence["monthly_week_day"]
+        else:
+            raise invalid("recurrence.monthly_day", "A monthly recurrence needs monthly_day or monthly_week(_day).")
+    if "end_times" in recurrence and "end_date_time" in recurrence:
+        raise invalid("recurrence.end_times", "end_times cannot be used with end_date_time.")
+    if "end_date_time" in recurrence:
+        end = recurrence["end_date_time"]
+        if not isinstance(end, str) or not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", end):
+            raise invalid("recurrence.end_date_time", "end_date_time must be a UTC time such as 2017-11-25T12:00:00Z.")
+        checked["end_date_time"] = end
+    else:
+        end_times = recurrence.get("end_times", 1)
+        if not isinstance(end_times, int) or not 1 <= end_times <= 50:
+            raise invalid("recurrence.end_times", "end_times must be between 1 and 50.")
+        checked["end_times"] = end_times
+    return checked
+
+
+def _checked_settings(settings: Any) -> dict[str, Any]:
+    if not isinstance(settings, dict):
+        raise invalid("settings", "settings must be an object.")
+    checked: dict[str, Any] = {}
+    for name in ("waiting_room", "join_before_host"):
+        if name in settings:
+            if not isinstance(settings[name], bool):
+                raise invalid(f"settings.{name}", f"{name} must be true or false.")
+            checked[name] = settings[name]
+    if "alternative_hosts" in settings:
+        hosts = settings["alternative_hosts"]
+        if not isinstance(hosts, str) or any("@" not in h for h in hosts.split(";") if h) or "," in hosts:
+            raise invalid("settings.alternative_hosts", "alternative_hosts is a semicolon-separated list of emails.")
+        checked["alternative_hosts"] = hosts
+    if "meeting_invitees" in settings:
+        invitees = settings["meeting_invitees"]
+        if not isinstance(invitees, list) or not all(
+            isinstance(i, dict) and isinstance(i.get("email"), str) and "@" in i["email"] for i in invitees
+        ):
+            raise invalid("settings.meeting_invitees", "Every invitee needs an email.")
+        checked["meeting_invitees"] = [{"email": i["email"]} for i in invitees]
+    return checked
+
+
+def _parse_start(value: Any, zone: tzinfo) -> datetime:
+    """Zoom's two forms: `yyyy-MM-ddTHH:mm:ssZ` (GMT) or a local time without an offset, read in `timezone`."""
+    text = str(value)
+    if re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text):
+        return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+    if re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", text):
+        return datetime.fromisoformat(text).replace(tzinfo=zone)
+    raise invalid("start_time", f"Invalid start_time: {text}.")
+
+
+def _still_ahead(meeting: FakeMeeting, now: datetime) -> bool:
+    starts_at = meeting.starts_at
+    if meeting.data["type"] in (3, 8) or starts_at is None:
+        return True  # the end of a series is not modelled
+    return starts_at + timedelta(minutes=meeting.data.get("duration", 0)) > now
+
+
+def _listed(meeting: FakeMeeting) -> dict[str, Any]:
+    """A meeting as the list shows it: no password, settings, start_url or recurrence."""
+    data = meeting.data
+    names = ("uuid", "id", "host_id", "topic", "type", "start_time", "duration", "timezone", "agenda", "created_at")
+    return {**{name: data[name] for name in names if name in data}, "join_url": data["join_url"]}
+
+
+def _user_id(email: str) -> str:
+    digest = hashlib.sha256(email.encode("utf-8")).digest()[:16]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _rate_limit_headers(until: datetime, kind: str) -> dict[str, str]:
+    return {"Retry-After": format_datetime(until, usegmt=True), "X-RateLimit-Type": kind}
+
+
+def _json_body(request: Request) -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Refused(400, 300, "Request Body should be a valid JSON object.")
+    return body
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _redirect(redirect_uri: str, state: str | None, **params: str) -> Response:
+    query = {**params, "state": state or ""}
+    separator = "&" if "?" in redirect_uri else "?"
+    return Response(status=302, headers={"Location": f"{redirect_uri}{separator}{urlencode(query)}"})
+
+
+def _error_body(status: int) -> dict[str, Any]:
+    return {"code": status, "message": REASONS.get(status, f"HTTP {status}")}
+
+
+def _zoom_json(body: Any, status: int = 200) -> Response:
+    response = _json(body, status)
+    response.headers["x-zm-trackingid"] = "v=2.0;clid=us06;rid=WEB_" + secrets.token_hex(16)
+    return response
+
+
+def _oauth_error(status: int, error: str, reason: str) -> Response:
+    return _json({"reason": reason, "error": error}, status)
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+@contextmanager
+def running_fake_zoom() -> Iterator[FakeZoom]:
+    fake = FakeZoom().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()

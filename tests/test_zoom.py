@@ -1,0 +1,639 @@
+"""Zoom: meetings created once per event, kept in step, deleted, and the failures users and Zoom can cause."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from addon.meetings import oauth
+from addon.meetings.http import ServiceClient
+from addon.meetings.model import (
+    DialIn,
+    GrantRevoked,
+    MeetingGone,
+    MeetingOptions,
+    MeetingRejected,
+    MeetingSpec,
+    RateLimited,
+    ServiceUnavailable,
+)
+from addon.meetings.oauth import OAuthApp, Pkce
+from addon.meetings.zoom import ZoomProvider, agenda_marker, zoom_oauth_app
+from tests.fakes.zoom import FakeZoom, running_fake_zoom
+
+ALICE = "alice@corp.example"
+REDIRECT_URI = "https://addon.test/oauth/zoom/callback"
+KEY = "alice@corp.example/primary/evt_abc123"
+LATER = datetime.now(UTC).year + 2
+
+
+class ZoomGrant:
+    """The Credentials a provider uses: tokens from the fake, renewed through the real oauth.refresh."""
+
+    def __init__(self, app: OAuthApp, tokens: dict) -> None:
+        self.app = app
+        self.access = tokens["access_token"]
+        self.refresh = tokens["refresh_token"]
+        self.revoked: list[str] = []
+
+    def access_token(self) -> str:
+        return self.access
+
+    def refreshed_token(self, rejected: str) -> str:
+        if self.access != rejected:
+            return self.access
+        try:
+            fresh = oauth.refresh(self.app, self.refresh)
+        except GrantRevoked as error:
+            self.mark_revoked(error.message)
+            raise
+        # Zoom rotates refresh tokens: only the newest one works from now on.
+        self.access, self.refresh = fresh.access_token, fresh.refresh_token or self.refresh
+        return self.access
+
+    def mark_revoked(self, reason: str) -> None:
+        self.revoked.append(reason)
+
+
+@pytest.fixture(scope="session")
+def zoom_server() -> Iterator[FakeZoom]:
+    with running_fake_zoom() as fake:
+        yield fake
+
+
+@pytest.fixture
+def zoom(zoom_server: FakeZoom) -> FakeZoom:
+    zoom_server.reset()
+    return zoom_server
+
+
+@pytest.fixture
+def oauth_app(zoom: FakeZoom) -> OAuthApp:
+    return zoom_oauth_app(zoom.oauth_base, zoom.client_id, zoom.client_secret)
+
+
+@pytest.fixture
+def grant(zoom: FakeZoom, oauth_app: OAuthApp) -> ZoomGrant:
+    return ZoomGrant(oauth_app, zoom.connect(ALICE))
+
+
+@pytest.fixture
+def zoom_client(zoom: FakeZoom) -> Iterator[ServiceClient]:
+    client = ServiceClient("zoom", zoom.api_base, timeout_seconds=0.5, budget_seconds=3)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def provider(zoom_client: ServiceClient, grant: ZoomGrant) -> ZoomProvider:
+    return ZoomProvider(zoom_client, grant)
+
+
+def at(days: int = 30, hour: int = 10, zone: str = "Europe/Berlin") -> datetime:
+    day = datetime.now(UTC).date() + timedelta(days=days)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=ZoneInfo(zone))
+
+
+def a_spec(start: datetime | None = None, minutes: int = 30, **fields: object) -> MeetingSpec:
+    start = start or at()
+    values: dict = {
+        "title": "Design review",
+        "start": start,
+        "end": start + timedelta(minutes=minutes),
+        "time_zone": "Europe/Berlin",
+        "invitees": ("bob@corp.example", "carol@partner.example"),
+        "agenda": "Review the Q3 design",
+        **fields,
+    }
+    return MeetingSpec(**values)
+
+
+def posted(zoom: FakeZoom) -> list[dict]:
+    return [r.get_json() for r in zoom.requests_to("POST", "/v2/users/me/meetings")]
+
+
+def listings(zoom: FakeZoom) -> int:
+    return len(zoom.requests_to("GET", "/v2/users/me/meetings"))
+
+
+# Creating ----------------------------------------------------------------------------------
+
+
+def test_create_returns_what_invitees_need_to_join(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+
+    stored = zoom.meetings[meeting.meeting_id].data
+    assert meeting.provider == "zoom"
+    assert meeting.meeting_id == str(stored["id"])
+    assert meeting.meeting_code == str(stored["id"])
+    assert meeting.join_url == stored["join_url"]
+    assert meeting.join_url.startswith(f"https://zoom.us/j/{stored['id']}")
+    assert meeting.passcode == stored["password"]
+    assert meeting.sip_address == f"{stored['id']}@zoomcrc.com"
+    assert meeting.dial_in == (
+        DialIn("US (New York)", "+1 6465588656", toll_free=False),
+        DialIn("US", "+1 8774369236", toll_free=True),
+        DialIn("Germany (Frankfurt)", "+49 69 7104 9922", toll_free=False),
+    )
+    assert stored["start_url"] not in repr(meeting)  # it signs in as the host
+    assert stored["topic"] == "Design review"
+    assert stored["agenda"] == f"Review the Q3 design\n\n{agenda_marker(KEY)}"
+    assert stored["settings"]["meeting_invitees"] == [
+        {"email": "bob@corp.example"},
+        {"email": "carol@partner.example"},
+    ]
+
+
+def test_the_same_event_twice_gives_one_meeting(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    first = provider.create(a_spec(), KEY)
+    second = provider.create(a_spec(), KEY)
+    other = provider.create(a_spec(), KEY + "-other")
+
+    assert second == first
+    assert other.meeting_id != first.meeting_id
+    assert len(zoom.meetings) == 2
+    assert len(posted(zoom)) == 2  # each create counts against the user's 100 a day
+
+
+def test_a_create_that_times_out_finds_the_meeting_zoom_made(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    zoom.stall("/v2/users/me/meetings", 1.0, method="POST", times=1)
+
+    meeting = provider.create(a_spec(), KEY)
+
+    assert list(zoom.meetings) == [meeting.meeting_id]
+    assert len(posted(zoom)) == 1
+    assert meeting.sip_address is not None
+    assert provider.create(a_spec(), KEY) == meeting
+
+
+def test_a_create_whose_answer_is_lost_to_a_503_finds_the_meeting(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    zoom.fail("/v2/users/me/meetings", 503, method="POST", applied=True)
+
+    meeting = provider.create(a_spec(), KEY)
+
+    assert list(zoom.meetings) == [meeting.meeting_id]
+    assert len(posted(zoom)) == 1
+
+
+def test_a_create_that_fails_outright_is_not_repeated(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    zoom.fail("/v2/users/me/meetings", 503, method="POST")
+
+    with pytest.raises(ServiceUnavailable):
+        provider.create(a_spec(), KEY)
+
+    assert zoom.meetings == {}
+    assert len(posted(zoom)) == 1
+    assert listings(zoom) == 2  # looked before, and again after the failure
+
+
+def nth_sunday(year: int, month: int, n: int) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=(6 - first.weekday()) % 7 + 7 * (n - 1))
+
+
+@pytest.mark.parametrize(
+    ("month", "nth", "utc_hour", "real_minutes"),
+    [
+        (3, 2, 6, 60),  # 01:30 EST to 03:30 EDT: the clock jumps an hour ahead
+        (11, 1, 4, 180),  # 00:30 EDT to 02:30 EST: the clock goes an hour back
+    ],
+    ids=["spring-forward", "fall-back"],
+)
+def test_times_go_out_in_utc_with_the_real_duration_across_a_dst_change(
+    zoom: FakeZoom, provider: ZoomProvider, month: int, nth: int, utc_hour: int, real_minutes: int
+) -> None:
+    new_york = ZoneInfo("America/New_York")
+    day = nth_sunday(datetime.now(UTC).year + 1, month, nth)
+    start_utc = datetime(day.year, day.month, day.day, utc_hour, 30, tzinfo=UTC)
+    start, end = start_utc.astimezone(new_york), (start_utc + timedelta(minutes=real_minutes)).astimezone(new_york)
+    assert end.replace(tzinfo=None) - start.replace(tzinfo=None) == timedelta(hours=2)  # on the wall clock
+
+    meeting = provider.create(MeetingSpec("Night shift", start, end, "America/New_York"), KEY)
+
+    (body,) = posted(zoom)
+    assert body["start_time"] == start_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert body["duration"] == real_minutes
+    assert body["timezone"] == "America/New_York"
+    stored = zoom.meetings[meeting.meeting_id]
+    assert stored.starts_at == start_utc
+    assert stored.data["duration"] == real_minutes
+
+
+@pytest.mark.parametrize(
+    ("rule", "recurrence"),
+    [
+        ("FREQ=WEEKLY;BYDAY=MO,WE;COUNT=6", {"type": 2, "weekly_days": "2,4", "repeat_interval": 1, "end_times": 6}),
+        (
+            "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;COUNT=10",
+            {"type": 2, "weekly_days": "2,3,4,5,6", "repeat_interval": 1, "end_times": 10},
+        ),
+        (
+            f"FREQ=DAILY;INTERVAL=2;UNTIL={LATER}1231T230000Z",
+            {"type": 1, "repeat_interval": 2, "end_date_time": f"{LATER}-12-31T23:00:00Z"},
+        ),
+        (
+            f"RRULE:FREQ=WEEKLY;WKST=MO;BYDAY=FR;UNTIL={LATER}0630",  # through the end of that day in Berlin
+            {"type": 2, "weekly_days": "6", "repeat_interval": 1, "end_date_time": f"{LATER}-06-30T21:59:59Z"},
+        ),
+        (
+            "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=15;COUNT=4",
+            {"type": 3, "monthly_day": 15, "repeat_interval": 3, "end_times": 4},
+        ),
+        (
+            "FREQ=MONTHLY;BYDAY=-1FR;COUNT=12",
+            {"type": 3, "monthly_week": -1, "monthly_week_day": 6, "repeat_interval": 1, "end_times": 12},
+        ),
+        (
+            "FREQ=MONTHLY;BYDAY=TU;BYSETPOS=2;COUNT=3",
+            {"type": 3, "monthly_week": 2, "monthly_week_day": 3, "repeat_interval": 1, "end_times": 3},
+        ),
+    ],
+)
+def test_repeating_events_become_recurring_zoom_meetings(
+    zoom: FakeZoom, provider: ZoomProvider, rule: str, recurrence: dict
+) -> None:
+    meeting = provider.create(a_spec(options=MeetingOptions(recurrence=rule)), KEY)
+
+    (body,) = posted(zoom)
+    assert body["type"] == 8
+    assert body["recurrence"] == recurrence
+    assert zoom.meetings[meeting.meeting_id].data["recurrence"] == recurrence
+
+
+def test_a_rule_without_days_repeats_on_the_events_own_day_in_its_zone(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    # Monday 00:30 in Berlin is still Sunday in UTC.
+    start = at(days=30, hour=0).replace(minute=30)
+    start += timedelta(days=(7 - start.weekday()) % 7)
+
+    provider.create(a_spec(start, options=MeetingOptions(recurrence="FREQ=WEEKLY;COUNT=4")), KEY)
+    provider.create(a_spec(start, options=MeetingOptions(recurrence="FREQ=MONTHLY;COUNT=4")), KEY + "-monthly")
+
+    weekly, monthly = (body["recurrence"] for body in posted(zoom))
+    assert weekly["weekly_days"] == "2"
+    assert monthly["monthly_day"] == start.day
+
+
+def test_an_endless_series_gets_one_link_without_a_fixed_time(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    options = MeetingOptions(recurrence="FREQ=WEEKLY;BYDAY=TU")
+
+    meeting = provider.create(a_spec(options=options), KEY)
+
+    (body,) = posted(zoom)
+    assert body["type"] == 3
+    assert "recurrence" not in body
+    assert provider.create(a_spec(options=options), KEY) == meeting
+    assert len(posted(zoom)) == 1
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("FREQ=YEARLY;COUNT=5", "Zoom has no yearly recurrence"),
+        ("FREQ=HOURLY;COUNT=3", "Zoom cannot repeat a meeting the way this event repeats"),
+        ("FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=3", "Zoom cannot repeat a meeting the way this event repeats"),
+        ("FREQ=MONTHLY;BYDAY=5FR;COUNT=3", "Zoom cannot repeat a meeting the way this event repeats"),
+        ("FREQ=DAILY;INTERVAL=2;BYDAY=MO,FR;COUNT=3", "Zoom cannot repeat a meeting the way this event repeats"),
+        ("FREQ=WEEKLY;BYMONTH=1;COUNT=3", "Zoom cannot repeat a meeting the way this event repeats"),
+        ("FREQ=WEEKLY;COUNT=3;UNTIL=20301231", "Zoom cannot repeat a meeting the way this event repeats"),
+    ],
+)
+def test_repeat_rules_zoom_cannot_follow_are_refused_before_any_call(
+    zoom: FakeZoom, provider: ZoomProvider, rule: str, message: str
+) -> None:
+    with pytest.raises(MeetingRejected, match=message):
+        provider.create(a_spec(options=MeetingOptions(recurrence=rule)), KEY)
+
+    assert zoom.state.requests == []
+
+
+@pytest.mark.parametrize("passcode", ["12345678901", "pass word", "pässwort", "abc#1", "a/b"])
+def test_a_passcode_zoom_would_refuse_is_refused_before_any_call(
+    zoom: FakeZoom, provider: ZoomProvider, passcode: str
+) -> None:
+    with pytest.raises(MeetingRejected, match="1 to 10 characters"):
+        provider.create(a_spec(options=MeetingOptions(passcode=passcode)), KEY)
+
+    assert zoom.state.requests == []
+
+
+def test_options_and_long_text_reach_zoom(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    options = MeetingOptions(
+        passcode="Tr0ub@d_*",
+        waiting_room=True,
+        alternative_hosts=("dana@corp.example", "erin@corp.example", "Dana@corp.example"),
+        template_id="tmpl-1",
+    )
+
+    meeting = provider.create(a_spec(title="T" * 300, agenda="A" * 2500, options=options), KEY)
+
+    stored = zoom.meetings[meeting.meeting_id]
+    assert meeting.passcode == "Tr0ub@d_*"
+    assert stored.data["settings"]["waiting_room"] is True
+    assert stored.data["settings"]["join_before_host"] is False
+    assert stored.data["settings"]["alternative_hosts"] == "dana@corp.example;erin@corp.example"
+    assert stored.template_id == "tmpl-1"
+    assert stored.data["topic"] == "T" * 200
+    assert len(stored.data["agenda"]) <= 2000
+    assert stored.data["agenda"].endswith(agenda_marker(KEY))
+    assert provider.create(a_spec(title="T" * 300, agenda="A" * 2500, options=options), KEY) == meeting
+
+
+def test_without_a_waiting_room_people_may_join_before_the_host(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+
+    assert zoom.meetings[meeting.meeting_id].data["settings"]["join_before_host"] is True
+
+
+def test_sip_address_is_best_effort(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    zoom.fail("/v2/meetings/", 403, method="POST", body={"code": 200, "message": "No Cloud Room Connector plan."})
+
+    meeting = provider.create(a_spec(), KEY)
+
+    assert meeting.sip_address is None
+    assert meeting.join_url == zoom.meetings[meeting.meeting_id].data["join_url"]
+
+
+# Updating, reading, deleting ---------------------------------------------------------------
+
+
+def test_update_changes_the_meeting_and_keeps_its_marker(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    later = at(days=31, hour=15)
+    moved = a_spec(
+        later,
+        minutes=60,
+        title="Design review (moved)",
+        agenda="New agenda",
+        invitees=("bob@corp.example",),
+        options=MeetingOptions(passcode="n3w-pass"),
+    )
+
+    updated = provider.update(meeting.meeting_id, moved)
+
+    stored = zoom.meetings[meeting.meeting_id].data
+    assert updated == provider.get(meeting.meeting_id)
+    assert updated.passcode == "n3w-pass"
+    assert updated.join_url == meeting.join_url
+    assert stored["topic"] == "Design review (moved)"
+    assert (stored["start_time"], stored["duration"]) == (later.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), 60)
+    assert stored["settings"]["meeting_invitees"] == [{"email": "bob@corp.example"}]
+    assert stored["agenda"] == f"New agenda\n\n{agenda_marker(KEY)}"
+    assert provider.create(moved, KEY).meeting_id == meeting.meeting_id
+    assert len(posted(zoom)) == 1
+
+
+def test_update_of_a_deleted_meeting_says_it_is_gone(provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    provider.delete(meeting.meeting_id)
+
+    with pytest.raises(MeetingGone):
+        provider.update(meeting.meeting_id, a_spec())
+
+
+def test_deleting_twice_is_fine(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(options=MeetingOptions(alternative_hosts=("dana@corp.example",))), KEY)
+
+    provider.delete(meeting.meeting_id)
+    provider.delete(meeting.meeting_id)
+    provider.delete("12345678901")
+
+    assert zoom.meetings == {}
+    assert zoom.emails_sent == []  # Google Calendar tells people, not Zoom
+
+
+def test_get_after_delete_says_the_meeting_is_gone(provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    assert provider.get(meeting.meeting_id) == dataclasses.replace(meeting, sip_address=None)
+
+    provider.delete(meeting.meeting_id)
+
+    with pytest.raises(MeetingGone, match=f"Meeting does not exist: {meeting.meeting_id}"):
+        provider.get(meeting.meeting_id)
+
+
+def test_an_answer_without_id_or_join_url_is_rejected(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    zoom.fail(f"/v2/meetings/{meeting.meeting_id}", 200, body={"id": int(meeting.meeting_id)}, method="GET")
+    zoom.fail(f"/v2/meetings/{meeting.meeting_id}", 200, body={"join_url": meeting.join_url}, method="GET")
+
+    for _ in range(2):
+        with pytest.raises(MeetingRejected, match="unexpected answer"):
+            provider.get(meeting.meeting_id)
+
+
+# Failures ----------------------------------------------------------------------------------
+
+
+def test_a_rate_limit_date_is_handed_back_as_seconds(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    retry_at = datetime.now(UTC) + timedelta(seconds=30)
+    zoom.fail(
+        "/v2/users/me/meetings",
+        429,
+        method="POST",
+        headers={"Retry-After": format_datetime(retry_at, usegmt=True), "X-RateLimit-Type": "QPS"},
+    )
+
+    with pytest.raises(RateLimited) as raised:
+        provider.create(a_spec(), KEY)
+
+    assert raised.value.retry_after == pytest.approx(30, abs=1.5)
+    assert len(posted(zoom)) == 1
+    assert zoom.meetings == {}
+
+
+def test_a_rate_limit_of_a_second_is_waited_out_on_a_read(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    zoom.fail("/v2/meetings/", 429, method="GET")
+
+    assert provider.get(meeting.meeting_id).join_url == meeting.join_url
+    assert len(zoom.requests_to("GET", f"/v2/meetings/{meeting.meeting_id}")) == 2
+
+
+def test_past_the_daily_quota_the_user_waits_until_midnight_utc(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    zoom.daily_limit = 1
+    provider.create(a_spec(), KEY)
+
+    with pytest.raises(RateLimited) as raised:
+        provider.create(a_spec(), KEY + "-2")
+
+    now = datetime.now(UTC)
+    midnight = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
+    assert raised.value.retry_after == pytest.approx((midnight - now).total_seconds(), abs=2)
+    assert len(zoom.meetings) == 1
+
+
+def test_reads_survive_a_503(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    zoom.fail("/v2/meetings/", 503, method="GET")
+
+    assert provider.get(meeting.meeting_id).join_url == meeting.join_url
+    assert len(zoom.requests_to("GET", f"/v2/meetings/{meeting.meeting_id}")) == 2
+
+
+def test_an_expired_access_token_is_refreshed_once_and_the_rotated_token_kept(
+    zoom: FakeZoom, provider: ZoomProvider, grant: ZoomGrant, oauth_app: OAuthApp
+) -> None:
+    first_refresh_token = grant.refresh
+    zoom.expire_access_tokens()
+
+    meeting = provider.create(a_spec(), KEY)
+
+    assert zoom.refreshes == 1
+    assert grant.refresh != first_refresh_token
+    with pytest.raises(GrantRevoked, match="Invalid Token!"):
+        oauth.refresh(oauth_app, first_refresh_token)
+    zoom.expire_access_tokens()
+    assert provider.get(meeting.meeting_id).join_url == meeting.join_url
+    assert zoom.refreshes == 2
+    assert grant.revoked == []
+
+
+def test_a_revoked_user_must_reconnect(zoom: FakeZoom, provider: ZoomProvider, grant: ZoomGrant) -> None:
+    zoom.revoke_user(ALICE)
+
+    with pytest.raises(GrantRevoked):
+        provider.create(a_spec(), KEY)
+
+    assert grant.revoked == ["Invalid Token!"]
+    assert zoom.meetings == {}
+
+
+def test_a_user_deleted_on_zoom_must_reconnect(zoom: FakeZoom, provider: ZoomProvider, grant: ZoomGrant) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    zoom.delete_user_on_zoom(ALICE)
+
+    for act in (
+        lambda: provider.get(meeting.meeting_id),
+        lambda: provider.delete(meeting.meeting_id),
+        lambda: provider.create(a_spec(), KEY + "-2"),
+    ):
+        with pytest.raises(GrantRevoked):
+            act()
+
+    assert len(grant.revoked) == 3
+    assert len(posted(zoom)) == 1
+
+
+def test_a_token_refused_even_after_refresh_marks_the_grant_revoked(
+    zoom: FakeZoom, provider: ZoomProvider, grant: ZoomGrant
+) -> None:
+    zoom.fail("/v2/users/me/meetings", 401, times=2, body={"code": 124, "message": "Invalid access token."})
+
+    with pytest.raises(GrantRevoked):
+        provider.create(a_spec(), KEY)
+
+    assert zoom.refreshes == 1
+    assert len(grant.revoked) == 1
+
+
+def test_a_refusal_carries_zooms_own_message(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    options = MeetingOptions(recurrence="FREQ=WEEKLY;BYDAY=MO;COUNT=60")
+
+    with pytest.raises(MeetingRejected) as raised:
+        provider.create(a_spec(options=options), KEY)
+
+    assert "end_times must be between 1 and 50" in raised.value.message
+    assert len(posted(zoom)) == 1
+    assert listings(zoom) == 1  # a refusal is not a lost answer
+
+
+# Connecting ---------------------------------------------------------------------------------
+
+
+def authorize(oauth_app: OAuthApp, pkce: Pkce, state: str = "st-123") -> dict[str, list[str]]:
+    url = oauth.authorization_url(oauth_app, REDIRECT_URI, state, pkce)
+    answer = requests.get(url, allow_redirects=False, timeout=5)
+    assert answer.status_code == 302
+    location = answer.headers["Location"]
+    assert location.startswith(REDIRECT_URI + "?")
+    return parse_qs(urlsplit(location).query, keep_blank_values=True)
+
+
+def test_connecting_with_pkce_gives_tokens_that_schedule(
+    zoom: FakeZoom, oauth_app: OAuthApp, zoom_client: ServiceClient
+) -> None:
+    zoom.next_login("erin@corp.example")
+    pkce = Pkce.new()
+
+    query = authorize(oauth_app, pkce)
+    tokens = oauth.exchange_code(oauth_app, query["code"][0], pkce, REDIRECT_URI)
+
+    assert query["state"] == ["st-123"]
+    assert "scope" not in parse_qs(urlsplit(oauth.authorization_url(oauth_app, REDIRECT_URI, "s", pkce)).query)
+    (token_request,) = zoom.requests_to("POST", "/oauth/token")
+    assert token_request.authorization is not None
+    assert token_request.authorization.username == zoom.client_id
+    assert "client_secret" not in token_request.form
+    assert tokens.refresh_token
+    now = datetime.now(UTC)
+    assert now + timedelta(minutes=55) < tokens.access_expires_at <= now + timedelta(hours=1)
+    grant = ZoomGrant(oauth_app, {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token})
+    meeting = ZoomProvider(zoom_client, grant).create(a_spec(), KEY)
+    assert zoom.meetings[meeting.meeting_id].host == "erin@corp.example"
+
+
+def test_a_code_with_the_wrong_verifier_is_refused(zoom: FakeZoom, oauth_app: OAuthApp) -> None:
+    query = authorize(oauth_app, Pkce.new())
+
+    with pytest.raises(GrantRevoked, match="code_verifier"):
+        oauth.exchange_code(oauth_app, query["code"][0], Pkce.new(), REDIRECT_URI)
+
+    assert zoom.state.access_tokens == {}
+
+
+def test_a_code_works_once(oauth_app: OAuthApp) -> None:
+    pkce = Pkce.new()
+    code = authorize(oauth_app, pkce)["code"][0]
+    oauth.exchange_code(oauth_app, code, pkce, REDIRECT_URI)
+
+    with pytest.raises(GrantRevoked):
+        oauth.exchange_code(oauth_app, code, pkce, REDIRECT_URI)
+
+
+def test_a_user_who_declines_comes_back_with_access_denied(zoom: FakeZoom, oauth_app: OAuthApp) -> None:
+    zoom.deny_next()
+
+    query = authorize(oauth_app, Pkce.new(), state="st-9")
+
+    assert query == {"error": ["access_denied"], "state": ["st-9"]}
+
+
+def test_a_wrong_client_secret_is_the_installs_fault_not_the_users(zoom: FakeZoom, grant: ZoomGrant) -> None:
+    wrong = zoom_oauth_app(zoom.oauth_base, zoom.client_id, "not-the-secret")
+
+    with pytest.raises(ServiceUnavailable):
+        oauth.refresh(wrong, grant.refresh)
+
+    assert zoom.refreshes == 0
+
+
+def test_connecting_again_ends_the_earlier_grant(
+    zoom: FakeZoom, oauth_app: OAuthApp, provider: ZoomProvider, grant: ZoomGrant
+) -> None:
+    pkce = Pkce.new()
+    oauth.exchange_code(oauth_app, authorize(oauth_app, pkce)["code"][0], pkce, REDIRECT_URI)
+
+    with pytest.raises(GrantRevoked):
+        provider.create(a_spec(), KEY)
+
+    assert grant.revoked == ["Invalid Token!"]
+
+
+def test_revoking_ends_the_grant(zoom: FakeZoom, oauth_app: OAuthApp, provider: ZoomProvider, grant: ZoomGrant) -> None:
+    assert oauth.revoke(oauth_app, grant.refresh) is True
+
+    with pytest.raises(GrantRevoked):
+        provider.create(a_spec(), KEY)
+
+    assert grant.revoked == ["Invalid Token!"]
+    assert oauth.revoke(oauth_app, grant.refresh) is False
+    (revoke_request, _) = zoom.requests_to("POST", "/oauth/revoke")
+    assert revoke_request.authorization is not None
+    assert revoke_request.authorization.username == zoom.client_id
