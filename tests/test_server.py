@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,15 +18,7 @@ from tests.card_schema import action_cards, trigger_cards
 from tests.conftest import BASE_URL, OAUTH_CLIENT_ID, SERVICE_ACCOUNT
 from tests.fakes.google import FakeGoogle, FakeMessage
 from tests.google_caller import GoogleCaller
-
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.live_server import GUNICORN, ROOT, free_port, running_gunicorn
 
 
 class HttpClient:
@@ -65,36 +54,10 @@ def server_env(google: FakeGoogle, tmp: Path, **overrides: str) -> dict[str, str
 
 @pytest.fixture(scope="module")
 def server(fake_google_server: FakeGoogle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
     tmp = tmp_path_factory.mktemp("server")
-    log_path = tmp / "gunicorn.log"
-    # A file, not a pipe: nobody reads a pipe while tests run, and a full one would stall the server.
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [GUNICORN, "-b", f"127.0.0.1:{port}", "-w", "2", "--threads", "4", "addon:create_app()"],
-        cwd=ROOT,
-        env=server_env(fake_google_server, tmp),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    root = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(root + "/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start:\n{log_path.read_text()}")
-            time.sleep(0.1)
+    env = server_env(fake_google_server, tmp)
+    with running_gunicorn(env, free_port(), tmp / "gunicorn.log", "-w", "2", "--threads", "4") as root:
         yield root
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-        assert "Traceback" not in log_path.read_text(), log_path.read_text()
 
 
 @pytest.fixture
