@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 
 from addon.crypto import SecretBox
 from addon.google.client import GoogleApis
+from addon.join_details import ConferenceSupport
 from addon.meetings.catalog import MeetingServices
 from addon.security import GoogleCerts
 from addon.settings import Settings
@@ -24,6 +25,7 @@ class Services:
     store: Store
     box: SecretBox
     meetings: MeetingServices
+    conference_support: ConferenceSupport = field(default_factory=ConferenceSupport)
 
     def close(self) -> None:
         self.google.close()

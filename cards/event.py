@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from cards.timefmt import span, zone_label
-from cards.widgets import Json, card, labeled, link_text, paragraph, section
+from cards.widgets import Json, action, button, buttons, card, labeled, link_text, paragraph, section
 
 # Google drops widgets past 100 per card; the rest of the card needs room too.
 MAX_GUESTS_SHOWN = 50
@@ -52,6 +52,20 @@ class EventView:
     can_see_conference: bool
     conference_name: str | None
     join_points: Sequence[JoinPoint]
+    meeting: MeetingPanel | None = None
+
+
+@dataclass(frozen=True)
+class MeetingPanel:
+    """The add-on's own meeting on this event, or the offer to add one."""
+
+    service: str
+    join_url: str | None
+    add_url: str
+    update_url: str
+    remove_url: str
+    outdated: bool = False
+    can_edit: bool = True
 
 
 def event_card(view: EventView) -> Json:
@@ -70,7 +84,7 @@ def event_card(view: EventView) -> Json:
     )
     return card(
         view.title or "(no title)",
-        [section(when), _guests_section(view), _conference_section(view)],
+        [section(when), _meeting_section(view.meeting), _guests_section(view), _conference_section(view)],
         subtitle="Calendar event",
         name="event",
     )
@@ -104,6 +118,27 @@ def _guests_section(view: EventView) -> Json:
     if hidden > 0:
         widgets.append(paragraph(f"and {hidden} more"))
     return section(widgets, header=f"Guests ({len(view.guests)})")
+
+
+def _meeting_section(panel: MeetingPanel | None) -> Json:
+    if panel is None:
+        return section([])
+    if not panel.join_url:
+        if not panel.can_edit:
+            return section([paragraph("You cannot change this event, so a meeting cannot be added to it.")])
+        add = button(f"Add {panel.service} meeting", action(panel.add_url, spinner=True))
+        return section([buttons(add)], header="Video meeting")
+    widgets = [link_text(f"{panel.service} meeting", "Join", panel.join_url)]
+    if panel.outdated:
+        widgets.append(paragraph("The event changed since the meeting was made."))
+    controls = []
+    if panel.outdated and panel.can_edit:
+        controls.append(button("Update meeting", action(panel.update_url, spinner=True)))
+    if panel.can_edit:
+        controls.append(button("Remove meeting", action(panel.remove_url, spinner=True)))
+    if controls:
+        widgets.append(buttons(*controls))
+    return section(widgets, header="Video meeting")
 
 
 def _conference_section(view: EventView) -> Json:

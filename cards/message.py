@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 from zoneinfo import ZoneInfo
 
 from cards.timefmt import when, zone_label
@@ -46,6 +47,10 @@ class ScheduleForm:
     duration_minutes: int
     zone: ZoneInfo
     submit_url: str
+    send_invitations: bool = True
+    # A message shown right under the field it is about, after a submit that could not be scheduled.
+    error_field: str | None = None
+    error: str | None = None
 
 
 def message_card(subject: str, sent_at: datetime | None, form: ScheduleForm) -> Json:
@@ -63,16 +68,31 @@ def message_card(subject: str, sent_at: datetime | None, form: ScheduleForm) -> 
 
 
 def schedule_section(form: ScheduleForm) -> Json:
-    widgets = [text_input("title", "Title", form.title)]
+    widgets = [text_input("title", "Title", form.title), *_error(form, "title")]
     if form.participants:
         items = [(p.label, p.email, p.email in form.chosen) for p in form.participants]
         widgets.append(checkboxes("participants", "Invite", items))
     else:
         widgets.append(paragraph("Nobody else is on this email; you can add guests in Calendar afterwards."))
+    widgets.extend(_error(form, "participants"))
     widgets.append(date_time_picker("start", "Starts", form.start))
+    widgets.extend(_error(form, "start"))
     durations = sorted({*DURATIONS, form.duration_minutes})
     widgets.append(
         dropdown("duration", "Length", [(f"{m} minutes", str(m), m == form.duration_minutes) for m in durations])
     )
+    widgets.extend(_error(form, "duration"))
+    invitations = [("Email the invitation to guests", "yes", form.send_invitations)]
+    widgets.append(checkboxes("send_invitations", "Invitations", invitations))
     widgets.append(paragraph(f"<i>Times are in {zone_label(form.zone, form.start)}.</i>"))
+    if form.error and form.error_field not in ("title", "participants", "start", "duration"):
+        widgets.insert(0, _error_paragraph(form.error))
     return section(widgets, header="Meeting")
+
+
+def _error(form: ScheduleForm, field: str) -> list[Json]:
+    return [_error_paragraph(form.error)] if form.error and form.error_field == field else []
+
+
+def _error_paragraph(text: str) -> Json:
+    return paragraph(f'<font color="#d93025">{escape(text)}</font>')

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +23,17 @@ class CalendarEvent:
     attendees: tuple[Attendee, ...]
     conference: Conference | None
     html_link: str | None
+    description: str = ""
+    location: str = ""
+    time_zone: str | None = None
+    recurring_event_id: str | None = None
+    recurrence: tuple[str, ...] = ()
+    private_properties: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def series_id(self) -> str:
+        """The event a meeting belongs to: the series for an instance of a recurring event."""
+        return self.recurring_event_id or self.event_id
 
 
 def read_event(apis: GoogleApis, user_token: str, calendar_id: str, event_id: str) -> CalendarEvent:
@@ -30,12 +42,38 @@ def read_event(apis: GoogleApis, user_token: str, calendar_id: str, event_id: st
     event = apis.execute(request, user_token)
     if event.get("status") == "cancelled":
         raise GoogleNotFound("event was cancelled", 410)
+    return event_from_api(calendar_id, event)
+
+
+def insert_event(
+    apis: GoogleApis, user_token: str, calendar_id: str, body: Mapping[str, Any], send_updates: str
+) -> CalendarEvent:
+    """Create an event; with a client-chosen id a repeat raises GoogleConflict instead of making a second one."""
+    request = apis.calendar_events.insert(
+        calendarId=calendar_id, body=dict(body), conferenceDataVersion=1, sendUpdates=send_updates
+    )
+    return event_from_api(calendar_id, apis.execute(request, user_token))
+
+
+def patch_event(
+    apis: GoogleApis, user_token: str, calendar_id: str, event_id: str, body: Mapping[str, Any], send_updates: str
+) -> CalendarEvent:
+    """Change only the given fields (arrays given replace the old ones)."""
+    request = apis.calendar_events.patch(
+        calendarId=calendar_id, eventId=event_id, body=dict(body), conferenceDataVersion=1, sendUpdates=send_updates
+    )
+    return event_from_api(calendar_id, apis.execute(request, user_token))
+
+
+def event_from_api(calendar_id: str, event: Mapping[str, Any]) -> CalendarEvent:
     start, all_day = _when(event.get("start"))
     end, _ = _when(event.get("end"))
     conference = event.get("conferenceData")
+    properties = (event.get("extendedProperties") or {}).get("private") or {}
+    start_part = event.get("start") if isinstance(event.get("start"), dict) else {}
     return CalendarEvent(
         calendar_id=calendar_id,
-        event_id=event_id,
+        event_id=str(event.get("id") or ""),
         title=str(event.get("summary") or "").strip(),
         start=start,
         end=end,
@@ -55,6 +93,12 @@ def read_event(apis: GoogleApis, user_token: str, calendar_id: str, event_id: st
         ),
         conference=parse_conference(conference) if isinstance(conference, dict) else None,
         html_link=event.get("htmlLink") if isinstance(event.get("htmlLink"), str) else None,
+        description=str(event.get("description") or ""),
+        location=str(event.get("location") or ""),
+        time_zone=start_part.get("timeZone") if isinstance(start_part.get("timeZone"), str) else None,
+        recurring_event_id=event.get("recurringEventId") if isinstance(event.get("recurringEventId"), str) else None,
+        recurrence=tuple(r for r in event.get("recurrence") or [] if isinstance(r, str)),
+        private_properties={str(k): str(v) for k, v in properties.items()} if isinstance(properties, dict) else {},
     )
 
 

@@ -51,6 +51,10 @@ class GoogleRejected(GoogleApiError):
     """Google refused the request as malformed (another 4xx)."""
 
 
+class GoogleConflict(GoogleRejected):
+    """The resource exists already (409), e.g. an event inserted with an id that was used before."""
+
+
 class GoogleApis:
     """Gmail and Calendar clients built once per process from the bundled discovery documents."""
 
@@ -149,6 +153,8 @@ def _mapped(error: HttpError) -> GoogleApiError:
         return GoogleUnauthorized(reason, status)
     if status == 403:
         return GoogleForbidden(reason, status)
+    if status == 409:
+        return GoogleConflict(reason, status)
     if status in RETRYABLE_STATUSES:
         return GoogleUnavailable(reason, status)
     return GoogleRejected(reason, status)

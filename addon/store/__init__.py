@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from addon.store.records import OAuthState, ProviderGrant, Record, UserSettings
+from addon.store.records import MeetingLink, OAuthState, ProviderGrant, Record, UserSettings
 
-__all__ = ["OAuthState", "ProviderGrant", "Record", "Store", "UserSettings", "open_store"]
+__all__ = ["MeetingLink", "OAuthState", "ProviderGrant", "Record", "Store", "UserSettings", "open_store"]
 
 R = TypeVar("R", bound=Record)
 

@@ -98,3 +98,29 @@ class OAuthState(Record):
     sealed_verifier: str = ""
     used_by: str | None = None
     expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MeetingLink(Record):
+    """One meeting for one calendar event (or series): who made it, where it is, and how far creating it got."""
+
+    KIND: ClassVar[str] = "MeetingLink"
+    KEY_FIELD: ClassVar[str] = "link_id"
+
+    link_id: str  # "<calendar id>/<event or series id>", or "gmail/<sub>/<request hash>" until the event exists
+    user_id: str
+    provider: str
+    # "creating": claimed by `claim` at `claimed_at`; "created": the meeting exists but the event does not
+    # show it yet; "ready": the event carries the join details.
+    state: str = "creating"
+    claim: str | None = None
+    claimed_at: datetime | None = None
+    meeting_id: str | None = None
+    join_url: str | None = None
+    calendar_id: str | None = None
+    event_id: str | None = None
+    html_link: str | None = None
+    # What the meeting was made from (title and times), to tell when the event changed since.
+    fingerprint: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None

@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from addon.web import accounts, calendar, gmail, health
+    from addon.web import accounts, actions, calendar, gmail, health
 
-    for module in (gmail, calendar, accounts, health):
+    for module in (gmail, calendar, actions, accounts, health):
         app.register_blueprint(module.bp)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Blueprint
 
 from addon import scopes
 from addon.events import BadEvent, CalendarContext
 from addon.google.calendar import CalendarEvent, read_event
 from addon.google.client import GoogleNotFound
+from addon.meetings.catalog import display_name
+from addon.scheduling import event_key, fingerprint
+from addon.store import MeetingLink
 from addon.web.gmail import home, user_settings
 from addon.web.guard import AddonRequest, google_request
 from addon.web.signin import require_account
 from cards import problems
-from cards.event import EventView, Guest, JoinPoint, event_card, unsaved_event_card
+from cards.event import EventView, Guest, JoinPoint, MeetingPanel, event_card, unsaved_event_card
 from cards.widgets import Json
 
 bp = Blueprint("calendar", __name__)
@@ -38,6 +43,14 @@ def event_update(req: AddonRequest) -> Json:
     return event_details(req)
 
 
+def open_event_ids(req: AddonRequest) -> tuple[str, str]:
+    """The open event's calendar and id; an action on an unsaved event is a bad request."""
+    context = req.event.calendar
+    if context is None or not context.event_id:
+        raise BadEvent("calendar.calendarId and calendar.id are required")
+    return context.calendar_id, context.event_id
+
+
 def event_details(req: AddonRequest) -> Json:
     context = req.event.calendar
     if context is None:
@@ -48,7 +61,26 @@ def event_details(req: AddonRequest) -> Json:
         event = read_event(req.services.google, req.user_token, context.calendar_id, context.event_id)
     except GoogleNotFound:
         return problems.event_gone(req.request_id)
-    return event_card(event_view(context, event, req))
+    view = dataclasses.replace(event_view(context, event, req), meeting=meeting_panel(req, context, event))
+    return event_card(view)
+
+
+def meeting_panel(req: AddonRequest, context: CalendarContext, event: CalendarEvent) -> MeetingPanel:
+    """The add-on's meeting on this event (one store lookup), or the offer to add one."""
+    link = req.services.store.get(MeetingLink, event_key(context.calendar_id, event.series_id))
+    ready = link is not None and link.state == "ready"
+    provider = link.provider if ready and link else user_settings(req).provider
+    base = req.services.settings.base_url
+    return MeetingPanel(
+        service=display_name(provider),
+        join_url=link.join_url if ready and link else None,
+        add_url=base + "/actions/add-meeting",
+        update_url=base + "/actions/update-meeting",
+        remove_url=base + "/actions/remove-meeting",
+        # An instance of a series differs from the series by design; only the series itself is compared.
+        outdated=bool(ready and link and not event.recurring_event_id and link.fingerprint != fingerprint(event)),
+        can_edit=context.capabilities.can_set_conference_data or context.capabilities.can_add_attendees,
+    )
 
 
 def event_view(context: CalendarContext, event: CalendarEvent, req: AddonRequest) -> EventView:

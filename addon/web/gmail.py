@@ -11,7 +11,7 @@ from flask import Blueprint
 from addon import scopes
 from addon.events import BadEvent
 from addon.google.client import GoogleForbidden, GoogleNotFound
-from addon.google.gmail import read_message_metadata
+from addon.google.gmail import MessageMetadata, read_message_metadata
 from addon.meetings.catalog import display_name
 from addon.store import UserSettings
 from addon.web.guard import AddonRequest, google_request
@@ -36,16 +36,12 @@ def gmail_home(req: AddonRequest) -> Json:
 @bp.post("/gmail/message")
 @google_request(scopes.GMAIL_MESSAGE)
 def gmail_message(req: AddonRequest) -> Json:
-    gmail = req.event.gmail
-    if gmail is None or not gmail.message_id or not gmail.access_token:
-        raise BadEvent("gmail.messageId and gmail.accessToken are required")
     defaults = user_settings(req)
     require_account(req.services, req.user.sub, defaults.provider)
-    try:
-        message = read_message_metadata(req.services.google, req.user_token, gmail.access_token, gmail.message_id)
-    except (GoogleNotFound, GoogleForbidden):
+    message = read_open_message(req)
+    if message is None:
         return problems.message_unreadable(req.request_id)
-    people = [Participant(p.email, p.name) for p in message.participants(excluding=req.user.email)]
+    people = participants(req, message)
     form = ScheduleForm(
         title=meeting_title(message.subject),
         participants=people,
@@ -56,6 +52,21 @@ def gmail_message(req: AddonRequest) -> Json:
         submit_url=req.services.settings.base_url + SCHEDULE_PATH,
     )
     return message_card(message.subject, message.sent_at, form)
+
+
+def read_open_message(req: AddonRequest) -> MessageMetadata | None:
+    """The open message's headers; None when it cannot be read (deleted, moved, no access)."""
+    gmail = req.event.gmail
+    if gmail is None or not gmail.message_id or not gmail.access_token:
+        raise BadEvent("gmail.messageId and gmail.accessToken are required")
+    try:
+        return read_message_metadata(req.services.google, req.user_token, gmail.access_token, gmail.message_id)
+    except (GoogleNotFound, GoogleForbidden):
+        return None
+
+
+def participants(req: AddonRequest, message: MessageMetadata) -> list[Participant]:
+    return [Participant(p.email, p.name) for p in message.participants(excluding=req.user.email)]
 
 
 def home(req: AddonRequest) -> Json:

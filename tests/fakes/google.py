@@ -7,9 +7,11 @@ format=metadata for a metadata-scoped read; and it can be told to fail or stall.
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,6 +50,8 @@ class FakeGoogleState:
     cert_fetches: int = 0
     certs_max_age: int = 3600
     certs_status: int = 200
+    # Whether Calendar takes conferenceData of type addOn from this add-on (HTTP add-ons: unconfirmed).
+    accept_addon_conferences: bool = False
 
 
 class FakeGoogle:
@@ -125,9 +129,66 @@ class FakeGoogle:
         parts = [unquote(p) for p in path.strip("/").split("/")]
         if parts[:3] == ["gmail", "v1", "users"] and len(parts) == 6 and parts[4] == "messages":
             return self._authorized(request) or self._gmail_message(request, parts[3], parts[5])
-        if parts[:3] == ["calendar", "v3", "calendars"] and len(parts) == 6 and parts[4] == "events":
-            return self._authorized(request) or self._calendar_event(parts[3], parts[5])
+        if parts[:3] == ["calendar", "v3", "calendars"] and len(parts) in (5, 6) and parts[4] == "events":
+            denied = self._authorized(request)
+            if denied is not None:
+                return denied
+            if len(parts) == 5 and request.method == "POST":
+                return self._insert_event(request, parts[3])
+            if len(parts) == 6 and request.method == "PATCH":
+                return self._patch_event(request, parts[3], parts[5])
+            if len(parts) == 6 and request.method == "GET":
+                return self._calendar_event(parts[3], parts[5])
+            return _error(405, "Method not allowed", "badRequest")
         return _error(404, "Not Found", "notFound")
+
+    def _insert_event(self, request: Request, calendar_id: str) -> Response:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not all(isinstance(body.get(k), dict) for k in ("start", "end")):
+            return _error(400, "Missing start or end time.", "required")
+        event_id = body.get("id") or uuid.uuid4().hex
+        # Client-chosen ids are base32hex: lowercase a-v and digits, 5 to 1024 characters.
+        if not re.fullmatch(r"[a-v0-9]{5,1024}", str(event_id)):
+            return _error(400, "Invalid resource id value.", "invalid")
+        problem = self._conference_problem(request, body)
+        if problem is not None:
+            return problem
+        with self._lock:
+            if (calendar_id, event_id) in self.state.events:
+                return _error(409, "The requested identifier already exists.", "duplicate")
+            event = {
+                **_without_conference_unless_versioned(request, body),
+                "id": event_id,
+                "htmlLink": f"https://www.google.com/calendar/event?eid={event_id}",
+                "organizer": {"email": calendar_id, "self": True},
+            }
+            self.state.events[(calendar_id, event_id)] = event
+        return _json({"kind": "calendar#event", "status": "confirmed", **event})
+
+    def _patch_event(self, request: Request, calendar_id: str, event_id: str) -> Response:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return _error(400, "Parse Error", "parseError")
+        problem = self._conference_problem(request, body)
+        if problem is not None:
+            return problem
+        with self._lock:
+            event = self.state.events.get((calendar_id, event_id))
+            if event is None:
+                return _error(404, "Not Found", "notFound")
+            merged = _merge(event, _without_conference_unless_versioned(request, body))
+            self.state.events[(calendar_id, event_id)] = merged
+        return _json({"kind": "calendar#event", "status": "confirmed", **merged})
+
+    def _conference_problem(self, request: Request, body: dict[str, Any]) -> Response | None:
+        """Third-party conferences: Calendar accepts `addOn` solutions only from add-ons allowed to make them."""
+        conference = body.get("conferenceData")
+        if request.args.get("conferenceDataVersion") != "1" or not isinstance(conference, dict):
+            return None
+        kind = ((conference.get("conferenceSolution") or {}).get("key") or {}).get("type")
+        if kind == "addOn" and not self.state.accept_addon_conferences:
+            return _error(400, "Invalid conference type value.", "invalid")
+        return None
 
     def _certs(self) -> Response:
         with self._lock:
@@ -185,6 +246,26 @@ class FakeGoogle:
         if event is None:
             return _error(404, "Not Found", "notFound")
         return _json({"kind": "calendar#event", "status": "confirmed", **event})
+
+
+def _without_conference_unless_versioned(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+    # Without conferenceDataVersion=1 the real API ignores conferenceData in writes.
+    if request.args.get("conferenceDataVersion") == "1":
+        return body
+    return {k: v for k, v in body.items() if k != "conferenceData"}
+
+
+def _merge(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Patch semantics: objects merge field by field, arrays and plain values replace, null removes."""
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _error_body(status: int, message: str, reason: str) -> dict[str, Any]:

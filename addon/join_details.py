@@ -1,0 +1,103 @@
+"""What the add-on writes onto a calendar event for a meeting, and how it takes it off again."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from addon.meetings.model import Meeting
+
+BLOCK_START = "──── Video meeting (added by Meeting Scheduler) ────"
+BLOCK_END = "──── End of video meeting details ────"
+_BLOCK = re.compile(re.escape(BLOCK_START) + r".*?" + re.escape(BLOCK_END) + r"\n?", re.DOTALL)
+# Private extended properties: visible only to this calendar's copy of the event, read back by the add-on.
+PROVIDER_PROPERTY = "meetingSchedulerProvider"
+MEETING_PROPERTY = "meetingSchedulerMeetingId"
+EVENT_PROPERTY = "meetingSchedulerEventKey"
+DESCRIPTION_LIMIT = 8000
+
+
+def details_block(meeting: Meeting, service_name: str) -> str:
+    lines = [BLOCK_START, f"Join {service_name} meeting: {meeting.join_url}"]
+    if meeting.meeting_code:
+        lines.append(f"Meeting number: {meeting.meeting_code}")
+    if meeting.passcode:
+        lines.append(f"Passcode: {meeting.passcode}")
+    for number in meeting.dial_in[:5]:
+        label = f"{number.label}: " if number.label else ""
+        lines.append(f"Dial in: {label}{number.number}")
+    if meeting.sip_address:
+        lines.append(f"Video system: {meeting.sip_address}")
+    lines.append(BLOCK_END)
+    return "\n".join(lines)
+
+
+def with_details(description: str, meeting: Meeting, service_name: str) -> str:
+    """The description with exactly one, current, block of join details."""
+    kept = without_details(description).rstrip()
+    block = details_block(meeting, service_name)
+    combined = f"{kept}\n\n{block}" if kept else block
+    return combined[-DESCRIPTION_LIMIT:] if len(combined) > DESCRIPTION_LIMIT else combined
+
+
+def without_details(description: str) -> str:
+    return _BLOCK.sub("", description).rstrip()
+
+
+def event_fields(
+    meeting: Meeting, service_name: str, description: str, event_key: str, icon_url: str, with_conference: bool
+) -> dict[str, Any]:
+    """The event fields to write: description block, location, private properties, and conferenceData if wanted."""
+    fields: dict[str, Any] = {
+        "description": with_details(description, meeting, service_name),
+        "location": meeting.join_url,
+        "extendedProperties": {
+            "private": {
+                PROVIDER_PROPERTY: meeting.provider,
+                MEETING_PROPERTY: meeting.meeting_id,
+                EVENT_PROPERTY: event_key,
+            }
+        },
+    }
+    if with_conference:
+        fields["conferenceData"] = conference_data(meeting, service_name, icon_url)
+    return fields
+
+
+def cleared_fields(description: str, location: str, join_url: str | None) -> dict[str, Any]:
+    """The event fields that take our join details off again, leaving what the user wrote."""
+    fields: dict[str, Any] = {
+        "description": without_details(description),
+        "extendedProperties": {"private": {PROVIDER_PROPERTY: None, MEETING_PROPERTY: None, EVENT_PROPERTY: None}},
+    }
+    if join_url and location.strip() == join_url:
+        fields["location"] = ""
+    return fields
+
+
+def conference_data(meeting: Meeting, service_name: str, icon_url: str) -> dict[str, Any]:
+    """Calendar API conferenceData for a third-party meeting (Google decides whether to accept it)."""
+    video: dict[str, Any] = {"entryPointType": "video", "uri": meeting.join_url, "label": meeting.join_url[:512]}
+    if meeting.meeting_code:
+        video["meetingCode"] = meeting.meeting_code[:128]
+    if meeting.passcode:
+        video["passcode"] = meeting.passcode[:128]
+    entry_points = [video]
+    for number in meeting.dial_in[:5]:
+        digits = re.sub(r"[^\d+]", "", number.number)
+        if digits:
+            entry_points.append({"entryPointType": "phone", "uri": f"tel:{digits}", "label": number.number})
+    if meeting.sip_address:
+        entry_points.append({"entryPointType": "sip", "uri": f"sip:{meeting.sip_address}"})
+    return {
+        "conferenceId": meeting.meeting_id[:512],
+        "conferenceSolution": {"key": {"type": "addOn"}, "name": service_name, "iconUri": icon_url},
+        "entryPoints": entry_points,
+    }
+
+
+class ConferenceSupport:
+    """Whether Calendar takes our conferenceData, learnt from its first answer (HTTP add-ons: unconfirmed)."""
+
+    def __init__(self) -> None:
+        self.accepted: bool | None = None

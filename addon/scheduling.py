@@ -1,0 +1,402 @@
+"""The use cases: schedule a meeting from an email, add one to an event, bring it up to date, remove it; each once."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from addon.google.calendar import CalendarEvent, insert_event, patch_event, read_event
+from addon.google.client import GoogleApiError, GoogleConflict, GoogleForbidden, GoogleRejected
+from addon.join_details import cleared_fields, event_fields
+from addon.meetings.catalog import display_name
+from addon.meetings.model import Meeting, MeetingOptions, MeetingRejected, MeetingServiceError, MeetingSpec, Provider
+from addon.services import Services
+from addon.store import MeetingLink
+
+log = logging.getLogger(__name__)
+
+# A request that claimed an event and then died is taken over after this long.
+CLAIM_SECONDS = 60
+# How long a second request (a double click, another tab) waits for the first to finish.
+WAIT_SECONDS = 8.0
+MIN_MINUTES, MAX_MINUTES = 5, 24 * 60
+
+
+class SchedulingError(Exception):
+    """A use case could not be carried out; `message` says what the user can do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(SchedulingError):
+    """What the user asked for cannot be scheduled; `field` names the form field to point at."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class StillWorking(SchedulingError):
+    """Another request is creating this meeting right now."""
+
+
+class CalendarNotUpdated(SchedulingError):
+    """The meeting could not be written to Calendar; nothing was left behind, or the link says what was."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The verified user a use case acts for, with their Google token and time zone."""
+
+    user_id: str
+    email: str
+    google_token: str
+    zone: ZoneInfo
+
+
+@dataclass(frozen=True)
+class EmailMeetingRequest:
+    message_id: str
+    title: str
+    attendees: tuple[str, ...]
+    start: datetime
+    duration_minutes: int
+    send_invitations: bool = True
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A meeting on an event. `meeting` is None when another request made it; the link has its join URL."""
+
+    link: MeetingLink
+    meeting: Meeting | None
+    event: CalendarEvent | None
+
+
+def event_key(calendar_id: str, event_id: str) -> str:
+    return f"{calendar_id}/{event_id}"
+
+
+def fingerprint(event: CalendarEvent) -> str:
+    """What a meeting copies from its event; a different value means the meeting needs updating."""
+    parts = [event.title, _iso(event.start), _iso(event.end), *sorted(event.recurrence)]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+
+
+class Scheduler:
+    """Use cases for one user on their chosen meeting service; never sees Flask."""
+
+    def __init__(self, services: Services, actor: Actor, provider: str, webex_site: str | None = None) -> None:
+        self.services = services
+        self.actor = actor
+        self.provider_name = provider
+        self.webex_site = webex_site
+
+    @property
+    def provider(self) -> Provider:
+        return self.services.meetings.provider(self.actor.user_id, self.provider_name, self.webex_site)
+
+    # From Gmail -----------------------------------------------------------------------------
+
+    def schedule_from_email(self, request: EmailMeetingRequest) -> Scheduled:
+        """A meeting and a calendar event with the chosen people; a repeat of the same request changes nothing."""
+        title = request.title.strip() or "Meeting"
+        attendees = tuple(dict.fromkeys(a.strip().lower() for a in request.attendees if a.strip()))
+        if not attendees:
+            raise InvalidRequest("participants", "Choose at least one person to invite.")
+        if not MIN_MINUTES <= request.duration_minutes <= MAX_MINUTES:
+            raise InvalidRequest("duration", f"Choose a length between {MIN_MINUTES} minutes and 24 hours.")
+        if request.start < datetime.now(UTC) - timedelta(minutes=1):
+            raise InvalidRequest("start", "That time has passed. Choose a start in the future.")
+        start = request.start.astimezone(self.actor.zone)
+        end = start + timedelta(minutes=request.duration_minutes)
+
+        # The same form sent twice (double click, retry) names the same event, so Calendar refuses a second one.
+        digest = hashlib.sha256(
+            "\x1f".join(
+                [self.actor.user_id, request.message_id, title, start.isoformat(), str(end), *sorted(attendees)]
+            ).encode()
+        ).hexdigest()
+        event_id = "ms" + digest[:30]  # base32hex, as Calendar wants client-chosen ids
+        calendar_id = self.actor.email
+        key = event_key(calendar_id, event_id)
+        link, mine = self._claim(key)
+        if not mine:
+            return Scheduled(self._wait_until_ready(key, link), None, None)
+
+        spec = MeetingSpec(title, start, end, self.actor.zone.key, invitees=attendees)
+        meeting = self._create(key, spec)
+        send = "all" if request.send_invitations else "none"
+
+        def insert(with_conference: bool) -> CalendarEvent:
+            fields = self._fields(meeting, "", key, with_conference)
+            body = {
+                "id": event_id,
+                "summary": title,
+                "start": {"dateTime": start.isoformat(), "timeZone": self.actor.zone.key},
+                "end": {"dateTime": end.isoformat(), "timeZone": self.actor.zone.key},
+                "attendees": [{"email": a} for a in attendees],
+                **fields,
+            }
+            try:
+                return insert_event(self.services.google, self.actor.google_token, calendar_id, body, send)
+            except GoogleConflict:
+                # An earlier attempt made the event and lost the answer.
+                return read_event(self.services.google, self.actor.google_token, calendar_id, event_id)
+
+        event = self._write_to_calendar(key, meeting, insert)
+        return Scheduled(self._ready(key, meeting, event), meeting, event)
+
+    # In Calendar ----------------------------------------------------------------------------
+
+    def add_to_event(self, calendar_id: str, event_id: str) -> Scheduled:
+        """A meeting for the event (for the whole series of a recurring one), written onto it; once only."""
+        event = self._series(calendar_id, event_id)
+        if event.start is None or event.end is None or event.all_day:
+            raise InvalidRequest("time", "All-day events have no meeting time. Give the event a start and end first.")
+        key = event_key(calendar_id, event.event_id)
+        link, mine = self._claim(key)
+        if not mine:
+            return Scheduled(self._wait_until_ready(key, link), None, event)
+
+        meeting = self._create(key, self._spec(event))
+
+        def write(with_conference: bool) -> CalendarEvent:
+            fields = self._fields(meeting, event.description, key, with_conference)
+            return patch_event(
+                self.services.google, self.actor.google_token, calendar_id, event.event_id, fields, "all"
+            )
+
+        written = self._write_to_calendar(key, meeting, write)
+        return Scheduled(self._ready(key, meeting, written), meeting, written)
+
+    def update_meeting(self, calendar_id: str, event_id: str) -> Scheduled:
+        """Bring the meeting in line with the event's current title and time."""
+        event = self._series(calendar_id, event_id)
+        key = event_key(calendar_id, event.event_id)
+        link = self.services.store.get(MeetingLink, key)
+        if link is None or link.state != "ready" or not link.meeting_id:
+            raise SchedulingError("This event has no meeting from the add-on. Add one first.")
+        if event.start is None or event.end is None or event.all_day:
+            raise InvalidRequest("time", "All-day events have no meeting time. Give the event a start and end first.")
+        provider = self.services.meetings.provider(self.actor.user_id, link.provider, self.webex_site)
+        meeting = provider.update(link.meeting_id, self._spec(event))
+
+        def write(with_conference: bool) -> CalendarEvent:
+            fields = self._fields(meeting, event.description, key, with_conference)
+            return patch_event(
+                self.services.google, self.actor.google_token, calendar_id, event.event_id, fields, "all"
+            )
+
+        written = self._with_conference_fallback(write)
+        return Scheduled(self._ready(key, meeting, written), meeting, written)
+
+    def remove_from_event(self, calendar_id: str, event_id: str) -> CalendarEvent:
+        """Delete the meeting on its service and take the join details off the event."""
+        event = self._series(calendar_id, event_id)
+        key = event_key(calendar_id, event.event_id)
+        link = self.services.store.get(MeetingLink, key)
+        if link is not None and link.meeting_id:
+            provider = self.services.meetings.provider(self.actor.user_id, link.provider, self.webex_site)
+            provider.delete(link.meeting_id)  # already gone is fine
+        fields = cleared_fields(event.description, event.location, link.join_url if link else None)
+        ours = event.conference is not None and link is not None and event.conference.conference_id == link.meeting_id
+        if ours:
+            fields["conferenceData"] = None
+        written = patch_event(self.services.google, self.actor.google_token, calendar_id, event.event_id, fields, "all")
+        self.services.store.delete(MeetingLink, key)
+        return written
+
+    def link_for(self, calendar_id: str, event: CalendarEvent) -> MeetingLink | None:
+        return self.services.store.get(MeetingLink, event_key(calendar_id, event.series_id))
+
+    # Steps ----------------------------------------------------------------------------------
+
+    def _series(self, calendar_id: str, event_id: str) -> CalendarEvent:
+        event = read_event(self.services.google, self.actor.google_token, calendar_id, event_id)
+        if event.recurring_event_id:
+            return read_event(self.services.google, self.actor.google_token, calendar_id, event.recurring_event_id)
+        return event
+
+    def _spec(self, event: CalendarEvent) -> MeetingSpec:
+        assert event.start is not None and event.end is not None  # checked by the callers
+        rule = next((r.removeprefix("RRULE:") for r in event.recurrence if r.startswith("RRULE:")), None)
+        invitees = tuple(a.email for a in event.attendees if not a.resource and not a.is_self)
+        return MeetingSpec(
+            title=event.title or "Meeting",
+            start=event.start,
+            end=event.end,
+            time_zone=event.time_zone or self.actor.zone.key,
+            invitees=invitees,
+            options=MeetingOptions(recurrence=rule),
+        )
+
+    def _claim(self, key: str) -> tuple[MeetingLink, bool]:
+        """Take the event for this request, unless another holds it or it is done; (link, whether ours)."""
+        mark = secrets.token_hex(8)
+        now = datetime.now(UTC)
+
+        def take(current: MeetingLink | None) -> MeetingLink | None:
+            if current is None:
+                return MeetingLink(
+                    link_id=key,
+                    user_id=self.actor.user_id,
+                    provider=self.provider_name,
+                    claim=mark,
+                    claimed_at=now,
+                    created_at=now,
+                )
+            if current.state == "ready":
+                return None
+            if current.claim and current.claimed_at and now - current.claimed_at < timedelta(seconds=CLAIM_SECONDS):
+                return None
+            # Abandoned by a request that died, or a meeting made but not yet written: carry it on.
+            return dataclasses.replace(current, claim=mark, claimed_at=now)
+
+        link = self.services.store.update(MeetingLink, key, take)
+        assert link is not None  # take() returns a record or keeps the existing one
+        return link, link.claim == mark and link.state != "ready"
+
+    def _wait_until_ready(self, key: str, link: MeetingLink) -> MeetingLink:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while link.state != "ready":
+            if time.monotonic() > deadline:
+                raise StillWorking("The meeting is being added by another request. Refresh in a moment.")
+            time.sleep(0.2)
+            current = self.services.store.get(MeetingLink, key)
+            if current is None:
+                raise SchedulingError("Adding the meeting failed in another request. Try again.")
+            link = current
+        return link
+
+    def _create(self, key: str, spec: MeetingSpec) -> Meeting:
+        try:
+            meeting = self.provider.create(spec, key)
+        except MeetingRejected as error:
+            self._release(key)
+            raise InvalidRequest("duration", f"{display_name(self.provider_name)} said: {error.message}") from error
+        except MeetingServiceError:
+            self._release(key)
+            raise
+
+        def created(current: MeetingLink | None) -> MeetingLink | None:
+            if current is None:
+                return None
+            return dataclasses.replace(
+                current,
+                state="created",
+                provider=meeting.provider,
+                meeting_id=meeting.meeting_id,
+                join_url=meeting.join_url,
+                updated_at=datetime.now(UTC),
+            )
+
+        self.services.store.update(MeetingLink, key, created)
+        self._audit("create", key, meeting, "ok")
+        return meeting
+
+    def _write_to_calendar(self, key: str, meeting: Meeting, write: Callable[[bool], CalendarEvent]) -> CalendarEvent:
+        try:
+            return self._with_conference_fallback(write)
+        except GoogleApiError as error:
+            log.warning("writing the meeting to Calendar failed: %s", type(error).__name__)
+            self._undo(key, meeting)
+            raise CalendarNotUpdated(
+                "The meeting could not be added to Google Calendar, so it was not kept. Try again."
+            ) from error
+
+    def _with_conference_fallback(self, write: Callable[[bool], CalendarEvent]) -> CalendarEvent:
+        """Try conferenceData first; where Calendar refuses it, the description and location carry the link."""
+        support = self.services.conference_support
+        if support.accepted is not False:
+            try:
+                event = write(True)
+                support.accepted = True
+                return event
+            except (GoogleRejected, GoogleForbidden) as error:
+                if isinstance(error, GoogleConflict):
+                    raise
+                log.info("Calendar refused third-party conferenceData (%s); writing without it", error.status)
+                support.accepted = False
+        return write(False)
+
+    def _undo(self, key: str, meeting: Meeting) -> None:
+        """No orphans: delete the meeting again; if even that fails, keep the link so a retry reuses it."""
+        try:
+            self.provider.delete(meeting.meeting_id)
+        except MeetingServiceError as error:
+            log.warning("could not delete meeting after a Calendar failure: %s", type(error).__name__)
+            self._release(key, keep_meeting=True)
+            self._audit("delete", key, meeting, "failed; kept for a retry")
+            return
+        self._audit("delete", key, meeting, "undone after a Calendar failure")
+        self.services.store.delete(MeetingLink, key)
+
+    def _release(self, key: str, keep_meeting: bool = False) -> None:
+        def release(current: MeetingLink | None) -> MeetingLink | None:
+            if current is None:
+                return None
+            return dataclasses.replace(current, claim=None, claimed_at=None)
+
+        link = self.services.store.get(MeetingLink, key)
+        if link is not None and not link.meeting_id and not keep_meeting:
+            self.services.store.delete(MeetingLink, key)
+        else:
+            self.services.store.update(MeetingLink, key, release)
+
+    def _ready(self, key: str, meeting: Meeting, event: CalendarEvent) -> MeetingLink:
+        now = datetime.now(UTC)
+
+        def ready(current: MeetingLink | None) -> MeetingLink:
+            base = current or MeetingLink(link_id=key, user_id=self.actor.user_id, provider=meeting.provider)
+            return dataclasses.replace(
+                base,
+                state="ready",
+                claim=None,
+                claimed_at=None,
+                provider=meeting.provider,
+                meeting_id=meeting.meeting_id,
+                join_url=meeting.join_url,
+                calendar_id=event.calendar_id,
+                event_id=event.event_id,
+                html_link=event.html_link,
+                fingerprint=fingerprint(event),
+                created_at=base.created_at or now,
+                updated_at=now,
+            )
+
+        link = self.services.store.update(MeetingLink, key, ready)
+        assert link is not None
+        return link
+
+    def _fields(self, meeting: Meeting, description: str, key: str, with_conference: bool) -> dict:
+        icon = self.services.settings.base_url + "/static/logo.png"
+        return event_fields(meeting, display_name(meeting.provider), description, key, icon, with_conference)
+
+    def _audit(self, action: str, key: str, meeting: Meeting, outcome: str) -> None:
+        log.info(
+            "meeting %s",
+            action,
+            extra={
+                "audit": {
+                    "user": self.actor.user_id,
+                    "event": key,
+                    "provider": meeting.provider,
+                    "meeting": meeting.meeting_id,
+                    "outcome": outcome,
+                }
+            },
+        )
+
+
+def _iso(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat() if value else ""

@@ -1,0 +1,156 @@
+"""Card actions that schedule: from an email's form, and add, update or remove an open event's meeting."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint
+
+from addon import scopes
+from addon.events import BadEvent, FormValue
+from addon.meetings.catalog import display_name
+from addon.scheduling import (
+    Actor,
+    CalendarNotUpdated,
+    EmailMeetingRequest,
+    InvalidRequest,
+    Scheduler,
+    SchedulingError,
+)
+from addon.web.calendar import event_details, open_event_ids
+from addon.web.gmail import SCHEDULE_PATH, participants, read_open_message, user_settings
+from addon.web.guard import AddonRequest, Notified, google_request
+from addon.web.signin import require_account
+from cards import problems
+from cards.message import ScheduleForm, message_card
+from cards.scheduled import ScheduledView, scheduled_card
+from cards.widgets import Json
+
+bp = Blueprint("actions", __name__)
+
+ADD_PATH = "/actions/add-meeting"
+UPDATE_PATH = "/actions/update-meeting"
+REMOVE_PATH = "/actions/remove-meeting"
+# Scheduling from Gmail writes an event to the user's calendar.
+SCHEDULE_SCOPES = scopes.GMAIL_MESSAGE | {scopes.CALENDAR_EVENTS}
+
+
+def scheduler(req: AddonRequest) -> Scheduler:
+    defaults = user_settings(req)
+    require_account(req.services, req.user.sub, defaults.provider)
+    actor = Actor(req.user.sub, req.user.email, req.user_token, req.zone)
+    return Scheduler(req.services, actor, defaults.provider, defaults.webex_site)
+
+
+@bp.post(SCHEDULE_PATH)
+@google_request(SCHEDULE_SCOPES, answer="update")
+def schedule_from_email(req: AddonRequest) -> Json | Notified:
+    inputs = req.event.common.form_inputs
+    gmail = req.event.gmail
+    if gmail is None or not gmail.message_id:
+        raise BadEvent("gmail.messageId is required")
+    request = EmailMeetingRequest(
+        message_id=gmail.message_id,
+        title=_text(inputs.get("title")),
+        attendees=inputs["participants"].strings if "participants" in inputs else (),
+        start=_start(inputs.get("start")),
+        duration_minutes=_minutes(inputs.get("duration")),
+        send_invitations="yes" in (inputs["send_invitations"].strings if "send_invitations" in inputs else ()),
+    )
+    planner = scheduler(req)
+    try:
+        done = planner.schedule_from_email(request)
+    except InvalidRequest as error:
+        return _form_again(req, request, error.field, error.message)
+    except SchedulingError as error:
+        return _form_again(req, request, None, error.message)
+    service = display_name(done.link.provider)
+    meeting, event = done.meeting, done.event
+    view = ScheduledView(
+        title=request.title.strip() or "Meeting",
+        service=service,
+        join_url=done.link.join_url or "",
+        start=event.start if event else None,
+        end=event.end if event else None,
+        zone=req.zone,
+        attendees=request.attendees,
+        meeting_code=meeting.meeting_code if meeting else None,
+        passcode=meeting.passcode if meeting else None,
+        dial_in=[(d.label, d.number) for d in meeting.dial_in] if meeting else [],
+        calendar_url=done.link.html_link,
+    )
+    return Notified(scheduled_card(view), f"{service} meeting scheduled and added to your calendar")
+
+
+def _form_again(req: AddonRequest, request: EmailMeetingRequest, field: str | None, error: str) -> Json | Notified:
+    """The form as the user filled it in, with the problem next to the field it is about."""
+    message = read_open_message(req)
+    if message is None:
+        return problems.message_unreadable(req.request_id)
+    people = participants(req, message)
+    form = ScheduleForm(
+        title=request.title,
+        participants=people,
+        chosen=frozenset(a.lower() for a in request.attendees),
+        start=request.start.astimezone(req.zone),
+        duration_minutes=request.duration_minutes,
+        zone=req.zone,
+        submit_url=req.services.settings.base_url + SCHEDULE_PATH,
+        send_invitations=request.send_invitations,
+        error_field=field,
+        error=error,
+    )
+    return Notified(message_card(message.subject, message.sent_at, form), error)
+
+
+@bp.post(ADD_PATH)
+@google_request(scopes.CALENDAR_EVENT, answer="update")
+def add_meeting(req: AddonRequest) -> Notified:
+    calendar_id, event_id = open_event_ids(req)
+    planner = scheduler(req)
+    try:
+        done = planner.add_to_event(calendar_id, event_id)
+        notice = f"{display_name(done.link.provider)} meeting added to the event"
+    except (InvalidRequest, CalendarNotUpdated, SchedulingError) as error:
+        notice = error.message
+    return Notified(event_details(req), notice)
+
+
+@bp.post(UPDATE_PATH)
+@google_request(scopes.CALENDAR_EVENT, answer="update")
+def update_meeting(req: AddonRequest) -> Notified:
+    calendar_id, event_id = open_event_ids(req)
+    try:
+        done = scheduler(req).update_meeting(calendar_id, event_id)
+        notice = f"{display_name(done.link.provider)} meeting updated"
+    except SchedulingError as error:
+        notice = error.message
+    return Notified(event_details(req), notice)
+
+
+@bp.post(REMOVE_PATH)
+@google_request(scopes.CALENDAR_EVENT, answer="update")
+def remove_meeting(req: AddonRequest) -> Notified:
+    calendar_id, event_id = open_event_ids(req)
+    scheduler(req).remove_from_event(calendar_id, event_id)
+    return Notified(event_details(req), "Meeting removed from the event and deleted")
+
+
+def _text(value: FormValue | None) -> str:
+    return (value.first or "") if value else ""
+
+
+def _start(value: FormValue | None) -> datetime:
+    if value is None or value.ms_since_epoch is None:
+        raise BadEvent("formInputs.start must be a date and time")
+    try:
+        return datetime.fromtimestamp(value.ms_since_epoch / 1000, UTC)
+    except (ValueError, OverflowError, OSError) as error:
+        raise BadEvent("formInputs.start is not a usable date") from error
+
+
+def _minutes(value: FormValue | None) -> int:
+    try:
+        return int(_text(value))
+    except ValueError as error:
+        raise BadEvent("formInputs.duration must be a whole number of minutes") from error
