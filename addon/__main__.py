@@ -23,9 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     deployment = commands.add_parser("deployment", help="print deployment.json with every URL on BASE_URL")
     deployment.add_argument("--base-url", required=True, help="the public https origin, e.g. https://addon.example.org")
 
+    audit = commands.add_parser("audit", help="list the meetings a user created, changed or deleted")
+    audit.add_argument("--user", required=True, help="the user's email address")
+    audit.add_argument("--limit", type=int, default=100)
+
     args = parser.parse_args(argv)
     if args.command == "deployment":
         return _print_deployment(args.base_url)
+    if args.command == "audit":
+        return _print_audit(args.user, args.limit)
     return _serve(args.host, args.port)
 
 
@@ -37,6 +43,32 @@ def _print_deployment(base_url: str) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _print_audit(email: str, limit: int) -> int:
+    """One line per audit record, oldest first, from the store the settings name."""
+    from addon.settings import Settings
+    from addon.store import AuditRecord, open_store
+
+    os.environ.setdefault("ADDON_ENV", "development")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    store = open_store(settings.store, settings.datastore_namespace)
+    try:
+        records = store.with_prefix(AuditRecord, email.strip().lower() + "/", limit)
+    finally:
+        store.close()
+    for record in records:
+        print(
+            f"{record.at.isoformat(timespec='seconds')}  {record.action:<6}  {record.provider:<5}  "
+            f"meeting {record.meeting_id}  event {record.event}  {record.outcome}"
+        )
+    if not records:
+        print(f"no audit records for {email}", file=sys.stderr)
     return 0
 
 

@@ -36,6 +36,8 @@ class JsonFormatter(logging.Formatter):
             entry["requestId"] = getattr(g, "request_id", None)
             if getattr(g, "trigger", None):
                 entry["trigger"] = g.trigger
+        if isinstance(getattr(record, "audit", None), dict):
+            entry["audit"] = record.audit
         if record.exc_info:
             entry["exception"] = scrub(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)

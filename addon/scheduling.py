@@ -18,7 +18,7 @@ from addon.join_details import cleared_fields, event_fields
 from addon.meetings.catalog import display_name
 from addon.meetings.model import Meeting, MeetingOptions, MeetingRejected, MeetingServiceError, MeetingSpec, Provider
 from addon.services import Services
-from addon.store import MeetingLink
+from addon.store import AuditRecord, MeetingLink
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +190,7 @@ class Scheduler:
             raise InvalidRequest("time", "All-day events have no meeting time. Give the event a start and end first.")
         provider = self.services.meetings.provider(self.actor.user_id, link.provider, self.webex_site)
         meeting = provider.update(link.meeting_id, self._spec(event))
+        self._audit("update", key, meeting, "ok")
 
         def write(with_conference: bool) -> CalendarEvent:
             fields = self._fields(meeting, event.description, key, with_conference)
@@ -208,6 +209,8 @@ class Scheduler:
         if link is not None and link.meeting_id:
             provider = self.services.meetings.provider(self.actor.user_id, link.provider, self.webex_site)
             provider.delete(link.meeting_id)  # already gone is fine
+            gone = Meeting(provider=link.provider, meeting_id=link.meeting_id, join_url=link.join_url or "")
+            self._audit("delete", key, gone, "ok")
         fields = cleared_fields(event.description, event.location, link.join_url if link else None)
         ours = event.conference is not None and link is not None and event.conference.conference_id == link.meeting_id
         if ours:
@@ -383,19 +386,23 @@ class Scheduler:
         return event_fields(meeting, display_name(meeting.provider), description, key, icon, with_conference)
 
     def _audit(self, action: str, key: str, meeting: Meeting, outcome: str) -> None:
-        log.info(
-            "meeting %s",
-            action,
-            extra={
-                "audit": {
-                    "user": self.actor.user_id,
-                    "event": key,
-                    "provider": meeting.provider,
-                    "meeting": meeting.meeting_id,
-                    "outcome": outcome,
-                }
-            },
+        now = datetime.now(UTC)
+        retention = timedelta(days=self.services.settings.audit_retention_days)
+        record = AuditRecord(
+            audit_id=f"{self.actor.email.lower()}/{now.isoformat()}/{secrets.token_hex(4)}",
+            user_email=self.actor.email.lower(),
+            user_id=self.actor.user_id,
+            action=action,
+            provider=meeting.provider,
+            meeting_id=meeting.meeting_id,
+            event=key,
+            outcome=outcome,
+            at=now,
+            expires_at=now + retention,
         )
+        self.services.store.put(record)
+        fields = {name: str(value) for name, value in record.properties().items()}
+        log.info("meeting %s: %s", action, outcome, extra={"audit": fields})
 
 
 def _iso(value: datetime | None) -> str:

@@ -48,6 +48,7 @@ class Settings:
     zoom_oauth_base: str = ZOOM_OAUTH_BASE
     zoom_client_id: str | None = None
     zoom_client_secret: str | None = None
+    audit_retention_days: int = 365
 
     @property
     def development(self) -> bool:
@@ -98,6 +99,7 @@ class Settings:
             zoom_oauth_base=(get("ZOOM_OAUTH_BASE") or ZOOM_OAUTH_BASE).rstrip("/"),
             zoom_client_id=get("ZOOM_CLIENT_ID"),
             zoom_client_secret=get("ZOOM_CLIENT_SECRET"),
+            audit_retention_days=_whole_number("ADDON_AUDIT_RETENTION_DAYS", get("ADDON_AUDIT_RETENTION_DAYS"), 365),
         )
         settings.check()
         return settings
@@ -145,3 +147,15 @@ class Settings:
 
 def _loopback(host: str | None) -> bool:
     return host in ("localhost", "127.0.0.1", "::1")
+
+
+def _whole_number(name: str, value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError as error:
+        raise SettingsError(f"{name} must be a whole number, not {value!r}") from error
+    if number < 1:
+        raise SettingsError(f"{name} must be at least 1")
+    return number

@@ -13,6 +13,8 @@ from addon import create_app
 from addon.settings import Settings
 from tests.datastore_emulator import datastore_emulator as running_datastore_emulator
 from tests.fakes.google import FakeGoogle, running_fake_google
+from tests.fakes.webex import FakeWebex
+from tests.fakes.zoom import FakeZoom
 from tests.google_caller import GoogleCaller
 
 BASE_URL = "https://addon.test"
@@ -40,9 +42,37 @@ def google(fake_google_server: FakeGoogle) -> Iterator[FakeGoogle]:
     yield fake_google_server
 
 
+@pytest.fixture(scope="session")
+def zoom_server() -> Iterator[FakeZoom]:
+    fake = FakeZoom().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def webex_server() -> Iterator[FakeWebex]:
+    fake = FakeWebex().start()
+    yield fake
+    fake.stop()
+
+
 @pytest.fixture
-def settings(google: FakeGoogle, tmp_path: Path) -> Settings:
-    """Production settings, with Google's endpoints and certs on the fake."""
+def zoom(zoom_server: FakeZoom) -> FakeZoom:
+    """The fake Zoom, emptied before each test."""
+    zoom_server.reset()
+    return zoom_server
+
+
+@pytest.fixture
+def webex(webex_server: FakeWebex) -> FakeWebex:
+    """The fake Webex, emptied before each test."""
+    webex_server.reset()
+    return webex_server
+
+
+@pytest.fixture
+def settings(google: FakeGoogle, zoom: FakeZoom, webex: FakeWebex, tmp_path: Path) -> Settings:
+    """Production settings, with Google, Zoom and Webex all on their fakes."""
     return Settings(
         environment="production",
         base_url=BASE_URL,
@@ -52,6 +82,13 @@ def settings(google: FakeGoogle, tmp_path: Path) -> Settings:
         store=f"sqlite:///{tmp_path / 'addon.db'}",
         google_certs_url=google.certs_url,
         google_api_endpoint=google.url,
+        zoom_api_base=zoom.api_base,
+        zoom_oauth_base=zoom.oauth_base,
+        zoom_client_id=zoom.client_id,
+        zoom_client_secret=zoom.client_secret,
+        webex_api_base=webex.api_base,
+        webex_client_id=webex.client_id,
+        webex_client_secret=webex.client_secret,
     )
 
 

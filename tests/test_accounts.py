@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,47 +30,6 @@ from tests.google_caller import ALICE, GoogleCaller
 MESSAGE = FakeMessage("msg-f:42", "per-message", [("Subject", "Plan"), ("From", "bob@corp.example")])
 START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
 SPEC = MeetingSpec("Plan", START, START + timedelta(minutes=30), "Europe/Zurich", invitees=("bob@corp.example",))
-
-
-@pytest.fixture(scope="module")
-def zoom_server() -> Iterator[FakeZoom]:
-    fake = FakeZoom().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
-def webex_server() -> Iterator[FakeWebex]:
-    fake = FakeWebex().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def zoom(zoom_server: FakeZoom) -> FakeZoom:
-    zoom_server.reset()
-    return zoom_server
-
-
-@pytest.fixture
-def webex(webex_server: FakeWebex) -> FakeWebex:
-    webex_server.reset()
-    return webex_server
-
-
-@pytest.fixture
-def settings(settings: Settings, zoom: FakeZoom, webex: FakeWebex) -> Settings:
-    """The shared production settings, with Zoom and Webex integrations registered on the fakes."""
-    return dataclasses.replace(
-        settings,
-        zoom_api_base=zoom.api_base,
-        zoom_oauth_base=zoom.oauth_base,
-        zoom_client_id=zoom.client_id,
-        zoom_client_secret=zoom.client_secret,
-        webex_api_base=webex.api_base,
-        webex_client_id=webex.client_id,
-        webex_client_secret=webex.client_secret,
-    )
 
 
 @pytest.fixture

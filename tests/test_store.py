@@ -259,3 +259,21 @@ def test_a_record_with_a_property_this_version_does_not_know_still_loads(store: 
     store.put(UserSettingsFromLaterVersion(user_id="sub-1", provider="webex", calendar_color="sage"))
 
     assert store.get(UserSettings, "sub-1") == user_settings(provider="webex")
+
+
+def test_records_are_listed_by_key_prefix_in_key_order_without_expired_ones(store: Store) -> None:
+    now = datetime.now(UTC)
+    for name, expires in [
+        ("ann@corp.example/2026-01-02", None),
+        ("ann@corp.example/2026-01-01", None),
+        ("ann@corp.example/2025-12-31", now - timedelta(seconds=1)),
+        ("ann@corp.example.evil/2026-01-01", None),
+        ("bob@corp.example/2026-01-01", None),
+    ]:
+        store.put(Lease(name=name, holder="x", expires_at=expires))
+
+    listed = [lease.name for lease in store.with_prefix(Lease, "ann@corp.example/")]
+
+    assert listed == ["ann@corp.example/2026-01-01", "ann@corp.example/2026-01-02"]
+    assert [lease.name for lease in store.with_prefix(Lease, "ann@corp.example/", limit=1)] == [listed[0]]
+    assert store.with_prefix(Lease, "nobody/") == []

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from addon.store.records import MeetingLink, OAuthState, ProviderGrant, Record, UserSettings
+from addon.store.records import AuditRecord, MeetingLink, OAuthState, ProviderGrant, Record, UserSettings
 
-__all__ = ["MeetingLink", "OAuthState", "ProviderGrant", "Record", "Store", "UserSettings", "open_store"]
+__all__ = ["AuditRecord", "MeetingLink", "OAuthState", "ProviderGrant", "Record", "Store", "UserSettings", "open_store"]
 
 R = TypeVar("R", bound=Record)
 
@@ -29,6 +29,9 @@ class Store(Protocol):
 
         Returning None from `change` leaves the record as it is. Returns what is stored afterwards.
         """
+
+    def with_prefix(self, kind: type[R], prefix: str, limit: int = 100) -> list[R]:
+        """Unexpired records whose key starts with `prefix`, in key order (no property index needed)."""
 
     def close(self) -> None:
         """Release connections."""

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from google.api_core import exceptions
 from google.api_core.retry import Retry
 from google.cloud import datastore
+from google.cloud.datastore.query import PropertyFilter
 
 from addon.store.records import Record
 
@@ -76,6 +77,21 @@ class DatastoreStore:
                 # Full jitter: contenders that all back off equally collide again on every retry.
                 time.sleep(random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.05 * 2**attempt)))  # noqa: S311
         raise AssertionError("unreachable")
+
+    def with_prefix(self, kind: type[R], prefix: str, limit: int = 100) -> list[R]:
+        # A range on the key uses Datastore's built-in key index; the properties stay unindexed.
+        query = self.client.query(kind=kind.KIND)
+        query.add_filter(filter=PropertyFilter("__key__", ">=", self.client.key(kind.KIND, prefix)))
+        query.add_filter(filter=PropertyFilter("__key__", "<", self.client.key(kind.KIND, prefix + "\U0010ffff")))
+        query.order = ["__key__"]
+        found = []
+        for entity in query.fetch(**CALL_LIMITS):
+            record = _record(kind, entity)
+            if record is not None:
+                found.append(record)
+                if len(found) >= limit:
+                    break
+        return found
 
     def close(self) -> None:
         if self._client is not None:

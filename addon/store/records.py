@@ -124,3 +124,22 @@ class MeetingLink(Record):
     fingerprint: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditRecord(Record):
+    """Who did what to which meeting, and how it ended; no tokens, no message content."""
+
+    KIND: ClassVar[str] = "AuditRecord"
+    KEY_FIELD: ClassVar[str] = "audit_id"
+
+    audit_id: str  # "<user email>/<ISO time>/<random>": listed by user through a key range
+    user_email: str
+    user_id: str
+    action: str  # create | update | delete
+    provider: str
+    meeting_id: str
+    event: str
+    outcome: str
+    at: datetime
+    expires_at: datetime | None = None

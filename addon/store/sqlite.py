@@ -90,6 +90,18 @@ class SqliteStore:
             raise
         return changed if changed is not None else current
 
+    def with_prefix(self, kind: type[R], prefix: str, limit: int = 100) -> list[R]:
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT properties, expires_at FROM records WHERE kind = ? AND key >= ? AND key < ? ORDER BY key",
+                (kind.KIND, prefix, prefix + "\U0010ffff"),
+            )
+            .fetchall()
+        )
+        found = [record for record in (_record(kind, row) for row in rows) if record is not None]
+        return found[:limit]
+
     def close(self) -> None:
         with self._lock:
             for db in self._connections:

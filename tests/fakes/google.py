@@ -29,6 +29,7 @@ class Failure:
     status: int
     times: int
     body: dict[str, Any] | None = None
+    method: str | None = None
 
 
 @dataclass
@@ -97,9 +98,16 @@ class FakeGoogle:
     def add_event(self, calendar_id: str, event: dict[str, Any]) -> None:
         self.state.events[(calendar_id, event["id"])] = event
 
-    def fail(self, path_prefix: str, status: int, times: int = 1, body: dict[str, Any] | None = None) -> None:
-        """The next `times` requests under `path_prefix` answer `status`."""
-        self.state.failures.setdefault(path_prefix, []).append(Failure(status, times, body))
+    def fail(
+        self,
+        path_prefix: str,
+        status: int,
+        times: int = 1,
+        body: dict[str, Any] | None = None,
+        method: str | None = None,
+    ) -> None:
+        """The next `times` requests under `path_prefix` (with `method`, if given) answer `status`."""
+        self.state.failures.setdefault(path_prefix, []).append(Failure(status, times, body, method))
 
     def stall(self, path_prefix: str, seconds: float) -> None:
         self.state.delay_seconds[path_prefix] = seconds
@@ -123,7 +131,7 @@ class FakeGoogle:
                 time.sleep(seconds)
         if path == "/oauth2/v1/certs":
             return self._certs()
-        failure = self._scripted_failure(path)
+        failure = self._scripted_failure(path, request.method)
         if failure is not None:
             return failure
         parts = [unquote(p) for p in path.strip("/").split("/")]
@@ -200,10 +208,10 @@ class FakeGoogle:
         response.headers["Cache-Control"] = f"public, max-age={self.state.certs_max_age}, must-revalidate, no-transform"
         return response
 
-    def _scripted_failure(self, path: str) -> Response | None:
+    def _scripted_failure(self, path: str, method: str) -> Response | None:
         with self._lock:
             for prefix, failures in self.state.failures.items():
-                if path.startswith(prefix) and failures:
+                if path.startswith(prefix) and failures and failures[0].method in (None, method):
                     failure = failures[0]
                     failure.times -= 1
                     if failure.times <= 0:

@@ -1,0 +1,447 @@
+"""Scheduling through the real app: from an email's form, and on an open event; each meeting exactly once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+
+from addon.join_details import BLOCK_START, MEETING_PROPERTY
+from addon.meetings.oauth import TokenSet
+from addon.services import Services
+from addon.store import MeetingLink, UserSettings
+from tests.card_schema import action_cards, card_text, trigger_cards
+from tests.fakes.google import FakeGoogle, FakeMessage
+from tests.fakes.webex import FakeWebex
+from tests.fakes.zoom import FakeZoom
+from tests.google_caller import ALICE, GoogleCaller
+
+MESSAGE = FakeMessage(
+    "msg-f:77",
+    "per-message-77",
+    [
+        ("Subject", "Re: Launch plan"),
+        ("From", '"Doe, Jane" <jane@partner.example>'),
+        ("To", "alice@corp.example, bob@corp.example"),
+    ],
+)
+ZURICH = ZoneInfo("Europe/Zurich")
+START = (datetime.now(UTC) + timedelta(days=5)).astimezone(ZURICH).replace(hour=15, minute=0, second=0, microsecond=0)
+EVENT_ID = "evt42"
+
+
+@pytest.fixture
+def services(app: Flask) -> Services:
+    return app.extensions["addon"]
+
+
+def use(services: Services, provider: str, zoom: FakeZoom, webex: FakeWebex) -> None:
+    """Alice's chosen service, with her account connected where it needs one."""
+    services.store.put(UserSettings(user_id=ALICE.sub, provider=provider))
+    fake = {"zoom": zoom, "webex": webex}.get(provider)
+    if fake is not None:
+        tokens = fake.connect("alice@corp.example")
+        services.meetings.grants.save(
+            ALICE.sub,
+            provider,
+            TokenSet(tokens["access_token"], tokens["refresh_token"], datetime.now(UTC) + timedelta(hours=1)),
+        )
+
+
+def schedule_body(caller: GoogleCaller, **inputs: Any) -> dict[str, Any]:
+    form = {
+        "title": ["Launch plan"],
+        "participants": ["jane@partner.example", "bob@corp.example"],
+        "duration": ["45"],
+        "send_invitations": ["yes"],
+        **inputs,
+    }
+    body = caller.gmail_event(MESSAGE.message_id, MESSAGE.access_token)
+    body["commonEventObject"]["formInputs"] = {
+        name: {"stringInputs": {"value": values}} for name, values in form.items() if name != "start"
+    }
+    start = inputs.get("start", START)
+    body["commonEventObject"]["formInputs"]["start"] = {
+        "dateTimeInput": {"msSinceEpoch": int(start.timestamp() * 1000)}
+    }
+    return body
+
+
+def inserted_events(google: FakeGoogle) -> list[dict[str, Any]]:
+    return [e for (calendar, _), e in google.state.events.items() if calendar == ALICE.email]
+
+
+def notification(response: Any) -> str:
+    return response.get_json()["renderActions"]["action"]["notification"]["text"]
+
+
+# From Gmail --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", ["jitsi", "zoom", "webex"])
+def test_scheduling_from_an_email_makes_a_meeting_and_an_event_with_its_join_link(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, provider: str
+) -> None:
+    use(services, provider, zoom, webex)
+    google.add_message(MESSAGE)
+
+    response = caller.post("/actions/schedule-from-email", schedule_body(caller))
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    (card,) = action_cards(response.get_json())
+    assert "Meeting scheduled" in card_text(card) and "Open in Calendar" in card_text(card)
+    assert "scheduled and added to your calendar" in notification(response)
+    (event,) = inserted_events(google)
+    join_url = event["location"]
+    assert join_url in card_text(card)
+    assert event["summary"] == "Launch plan"
+    assert [a["email"] for a in event["attendees"]] == ["jane@partner.example", "bob@corp.example"]
+    assert datetime.fromisoformat(event["start"]["dateTime"]) == START
+    assert event["start"]["timeZone"] == "Europe/Zurich"
+    assert datetime.fromisoformat(event["end"]["dateTime"]) - START == timedelta(minutes=45)
+    assert event["description"].count(BLOCK_START) == 1 and join_url in event["description"]
+    insert = google.requests_to(f"/calendar/v3/calendars/{ALICE.email}/events")[-1]
+    assert insert.args["sendUpdates"] == "all"
+    if provider != "jitsi":
+        fake = {"zoom": zoom, "webex": webex}[provider]
+        (meeting,) = fake.meetings.values()
+        assert meeting.starts_at == START.astimezone(UTC)
+
+
+def test_the_same_form_sent_twice_makes_one_meeting_and_one_event(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    google.add_message(MESSAGE)
+    body = schedule_body(caller)
+
+    first = caller.post("/actions/schedule-from-email", body)
+    second = caller.post("/actions/schedule-from-email", body)
+
+    assert first.status_code == second.status_code == 200
+    assert len(inserted_events(google)) == 1
+    assert len(zoom.meetings) == 1
+    assert "Meeting scheduled" in card_text(action_cards(second.get_json())[0])
+
+
+def test_a_lost_calendar_answer_does_not_make_a_second_event(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    google.add_message(MESSAGE)
+    body = schedule_body(caller)
+    caller.post("/actions/schedule-from-email", body)
+    # As if the first answer never arrived: the link is forgotten, but Calendar has the event.
+    services.store.delete(MeetingLink, f"{ALICE.email}/{inserted_events(google)[0]['id']}")
+
+    again = caller.post("/actions/schedule-from-email", body)
+
+    assert again.status_code == 200
+    assert len(inserted_events(google)) == 1
+    assert len(zoom.meetings) == 1
+
+
+@pytest.mark.parametrize(
+    ("inputs", "field_text"),
+    [
+        ({"participants": []}, "Choose at least one person to invite."),
+        ({"start": datetime.now(UTC) - timedelta(hours=2)}, "That time has passed."),
+        ({"duration": ["2"]}, "Choose a length between"),
+    ],
+    ids=["nobody-chosen", "start-in-the-past", "too-short"],
+)
+def test_a_form_that_cannot_be_scheduled_comes_back_filled_in_with_the_reason(
+    caller: GoogleCaller, google: FakeGoogle, inputs: dict[str, Any], field_text: str
+) -> None:
+    google.add_message(MESSAGE)
+
+    response = caller.post("/actions/schedule-from-email", schedule_body(caller, title=["My own title"], **inputs))
+
+    assert response.status_code == 200
+    (card,) = action_cards(response.get_json())
+    assert field_text in card_text(card)
+    title = next(
+        w["textInput"] for s in card["sections"] for w in s["widgets"] if w.get("textInput", {}).get("name") == "title"
+    )
+    assert title["value"] == "My own title"
+    assert inserted_events(google) == []
+
+
+def test_a_meeting_the_service_refuses_comes_back_with_its_reason(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    google.add_message(MESSAGE)
+    zoom.fail("/v2/users/me/meetings", 400, body={"code": 300, "message": "Invalid field."}, method="POST")
+
+    response = caller.post("/actions/schedule-from-email", schedule_body(caller))
+
+    assert "Zoom said: Invalid field." in card_text(action_cards(response.get_json())[0])
+    assert inserted_events(google) == []
+    assert services.store.get(MeetingLink, "anything") is None
+
+
+def test_calendar_failing_after_the_meeting_was_made_leaves_no_orphan(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    google.add_message(MESSAGE)
+    google.fail(f"/calendar/v3/calendars/{ALICE.email}/events", 500, times=10, method="POST")
+
+    response = caller.post("/actions/schedule-from-email", schedule_body(caller))
+
+    assert response.status_code == 200
+    assert "could not be added to Google Calendar" in card_text(action_cards(response.get_json())[0])
+    assert zoom.meetings == {}  # the meeting was deleted again
+    assert inserted_events(google) == []
+
+
+def test_without_the_calendar_scope_the_user_is_asked_for_it(caller: GoogleCaller, google: FakeGoogle) -> None:
+    from addon import scopes
+
+    google.add_message(MESSAGE)
+    body = schedule_body(caller)
+    body["authorizationEventObject"]["authorizedScopes"] = sorted(scopes.ALL - {scopes.CALENDAR_EVENTS})
+
+    response = caller.post("/actions/schedule-from-email", body)
+
+    assert response.get_json() == {"requesting_google_scopes": {"scopes": [scopes.CALENDAR_EVENTS]}}
+
+
+# In Calendar --------------------------------------------------------------------------------
+
+
+def arrange_event(google: FakeGoogle, **fields: Any) -> None:
+    google.add_event(
+        ALICE.email,
+        {
+            "id": EVENT_ID,
+            "summary": "Quarterly review",
+            "description": "Agenda: numbers.",
+            "start": {"dateTime": START.isoformat(), "timeZone": "Europe/Zurich"},
+            "end": {"dateTime": (START + timedelta(hours=1)).isoformat(), "timeZone": "Europe/Zurich"},
+            "attendees": [
+                {"email": ALICE.email, "self": True, "organizer": True},
+                {"email": "bob@corp.example"},
+                {"email": "room@resource.calendar.google.com", "resource": True},
+            ],
+            **fields,
+        },
+    )
+
+
+def event_action(caller: GoogleCaller, path: str) -> Any:
+    return caller.post(path, caller.calendar_event(ALICE.email, EVENT_ID))
+
+
+def stored_event(google: FakeGoogle) -> dict[str, Any]:
+    return google.state.events[(ALICE.email, EVENT_ID)]
+
+
+@pytest.mark.parametrize("provider", ["jitsi", "zoom", "webex"])
+def test_adding_a_meeting_writes_its_join_details_onto_the_event(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, provider: str
+) -> None:
+    use(services, provider, zoom, webex)
+    arrange_event(google)
+    (offer,) = trigger_cards(event_action(caller, "/calendar/event-open").get_json())
+    assert "Add " in card_text(offer) and " meeting" in card_text(offer)
+
+    response = event_action(caller, "/actions/add-meeting")
+
+    assert response.status_code == 200
+    (card,) = action_cards(response.get_json())
+    event = stored_event(google)
+    assert event["location"].startswith("https://")
+    assert event["description"].startswith("Agenda: numbers.")
+    assert event["description"].count(BLOCK_START) == 1
+    assert event["extendedProperties"]["private"][MEETING_PROPERTY]
+    assert "Join" in card_text(card) and "Remove meeting" in card_text(card)
+    assert "meeting added to the event" in notification(response)
+    if provider != "jitsi":
+        (meeting,) = {"zoom": zoom, "webex": webex}[provider].meetings.values()
+        assert meeting.starts_at == START.astimezone(UTC)
+
+
+def test_twenty_concurrent_add_requests_make_one_meeting(
+    app: Flask, caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    arrange_event(google)
+    google.state.accept_addon_conferences = True  # one write per add, so writes can be counted
+    body = caller.calendar_event(ALICE.email, EVENT_ID)
+    token = caller.system_token("/actions/add-meeting")
+    start = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def click() -> None:
+        client = app.test_client()
+        start.wait()
+        response = client.post("/actions/add-meeting", json=body, headers={"Authorization": f"Bearer {token}"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=click) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [200] * 20
+    assert len(zoom.meetings) == 1
+    # Zoom is asked once, and the guests are sent one update, not twenty.
+    assert len(zoom.requests_to("GET", "/v2/users/me/meetings")) == 1
+    assert len(zoom.requests_to("POST", "/v2/users/me/meetings")) == 1
+    patches = [r for r in google.requests_to(f"/calendar/v3/calendars/{ALICE.email}/events/") if r.method == "PATCH"]
+    assert len(patches) == 1
+    assert stored_event(google)["description"].count(BLOCK_START) == 1
+
+
+def test_calendar_refusing_the_write_deletes_the_meeting_again(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    arrange_event(google)
+    google.fail(f"/calendar/v3/calendars/{ALICE.email}/events/{EVENT_ID}", 503, times=10, method="PATCH")
+
+    response = event_action(caller, "/actions/add-meeting")
+
+    assert response.status_code == 200
+    assert "could not be added to Google Calendar" in notification(response)
+    assert zoom.meetings == {}
+    assert services.store.get(MeetingLink, f"{ALICE.email}/{EVENT_ID}") is None
+    assert BLOCK_START not in stored_event(google).get("description", "")
+
+
+def test_removing_deletes_the_meeting_and_leaves_what_the_user_wrote(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    arrange_event(google)
+    event_action(caller, "/actions/add-meeting")
+
+    response = event_action(caller, "/actions/remove-meeting")
+
+    assert response.status_code == 200
+    event = stored_event(google)
+    assert event["description"] == "Agenda: numbers."
+    assert event.get("location", "") == ""
+    assert MEETING_PROPERTY not in event.get("extendedProperties", {}).get("private", {})
+    assert zoom.meetings == {}
+    assert "Add Zoom meeting" in card_text(action_cards(response.get_json())[0])
+
+
+def test_adding_again_after_removing_keeps_a_single_block_of_details(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    arrange_event(google)
+    event_action(caller, "/actions/add-meeting")
+    event_action(caller, "/actions/remove-meeting")
+    event_action(caller, "/actions/add-meeting")
+
+    assert stored_event(google)["description"].count(BLOCK_START) == 1
+    assert len(zoom.meetings) == 1
+
+
+def test_a_moved_event_offers_to_update_its_meeting(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    arrange_event(google)
+    event_action(caller, "/actions/add-meeting")
+    later = START + timedelta(hours=2)
+    stored_event(google)["start"] = {"dateTime": later.isoformat(), "timeZone": "Europe/Zurich"}
+    stored_event(google)["end"] = {"dateTime": (later + timedelta(hours=1)).isoformat(), "timeZone": "Europe/Zurich"}
+
+    (card,) = trigger_cards(event_action(caller, "/calendar/event-open").get_json())
+    assert "Update meeting" in card_text(card)
+    response = event_action(caller, "/actions/update-meeting")
+
+    assert "meeting updated" in notification(response)
+    (meeting,) = zoom.meetings.values()
+    assert meeting.starts_at == later.astimezone(UTC)
+    (after,) = trigger_cards(event_action(caller, "/calendar/event-open").get_json())
+    assert "Update meeting" not in card_text(after)
+
+
+def test_an_instance_of_a_series_gets_the_series_meeting(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    arrange_event(google, recurrence=["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=10"])
+    google.add_event(
+        ALICE.email,
+        {**stored_event(google), "id": f"{EVENT_ID}_20261130T140000Z", "recurringEventId": EVENT_ID},
+    )
+
+    response = caller.post("/actions/add-meeting", caller.calendar_event(ALICE.email, f"{EVENT_ID}_20261130T140000Z"))
+
+    assert response.status_code == 200
+    assert BLOCK_START in stored_event(google)["description"]  # written on the series itself
+    (meeting,) = zoom.meetings.values()
+    assert meeting.data["type"] == 8  # a recurring Zoom meeting
+
+
+def test_where_calendar_takes_third_party_conferences_the_meeting_is_one(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    arrange_event(google)
+    google.state.accept_addon_conferences = True
+
+    event_action(caller, "/actions/add-meeting")
+
+    conference = stored_event(google)["conferenceData"]
+    assert conference["conferenceSolution"]["name"] == "Zoom"
+    assert conference["entryPoints"][0]["uri"] == stored_event(google)["location"]
+
+
+def test_an_all_day_event_says_it_needs_a_time(caller: GoogleCaller, google: FakeGoogle) -> None:
+    google.add_event(
+        ALICE.email,
+        {"id": EVENT_ID, "summary": "Offsite", "start": {"date": "2026-12-01"}, "end": {"date": "2026-12-02"}},
+    )
+
+    response = event_action(caller, "/actions/add-meeting")
+
+    assert response.status_code == 200
+    assert "All-day events have no meeting time" in notification(response)
+
+
+def test_every_meeting_change_is_audited_and_listed_for_the_user(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, settings: Any
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from addon.store import AuditRecord
+    from tests.live_server import ROOT
+
+    use(services, "zoom", zoom, webex)
+    arrange_event(google)
+    event_action(caller, "/actions/add-meeting")
+    event_action(caller, "/actions/remove-meeting")
+
+    records = services.store.with_prefix(AuditRecord, ALICE.email + "/")
+    assert [(r.action, r.outcome) for r in records] == [("create", "ok"), ("delete", "ok")]
+    assert all(r.event == f"{ALICE.email}/{EVENT_ID}" and r.provider == "zoom" for r in records)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADDON_")}
+    env.update(ADDON_ENV="development", ADDON_STORE=settings.store)
+    listing = subprocess.run(
+        [sys.executable, "-m", "addon", "audit", "--user", ALICE.email.upper()],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    lines = listing.stdout.splitlines()
+    assert len(lines) == 2
+    assert "create" in lines[0] and records[0].meeting_id in lines[0]
+    assert "delete" in lines[1]
