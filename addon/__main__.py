@@ -6,8 +6,12 @@ import argparse
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from addon.settings import SettingsError
+
+if TYPE_CHECKING:
+    from addon.store import Store
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +31,21 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--user", required=True, help="the user's email address")
     audit.add_argument("--limit", type=int, default=100)
 
+    policy = commands.add_parser("policy", help="show or set an administrator's defaults for a domain")
+    policy.add_argument("action", choices=("show", "set", "clear"))
+    policy.add_argument("--domain", required=True, help="e.g. corp.example")
+    policy.add_argument("--allow", help="comma-separated services users may choose (jitsi,webex,zoom)")
+    policy.add_argument("--default", dest="default_provider", help="the service users start with")
+    policy.add_argument("--duration", type=int, help="default meeting length in minutes")
+    policy.add_argument("--webex-site", help="the Webex site every meeting uses, e.g. acme.webex.com")
+    policy.add_argument("--retention-days", type=int, help="how long audit records are kept")
+    policy.add_argument(
+        "--lock", help="comma-separated settings users may not change: provider,duration_minutes,webex_site"
+    )
+
     args = parser.parse_args(argv)
+    if args.command == "policy":
+        return _policy(args)
     if args.command == "deployment":
         return _print_deployment(args.base_url)
     if args.command == "audit":
@@ -46,18 +64,86 @@ def _print_deployment(base_url: str) -> int:
     return 0
 
 
-def _print_audit(email: str, limit: int) -> int:
-    """One line per audit record, oldest first, from the store the settings name."""
+def _policy(args: argparse.Namespace) -> int:
+    """Read, write or remove one domain's DomainPolicy in the store the settings name."""
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from addon.meetings.catalog import DISPLAY_NAMES
+    from addon.policy import LOCKABLE
+    from addon.store import DomainPolicy
+
+    domain = args.domain.strip().lower()
+
+    def names(text: str | None, known: tuple[str, ...], what: str) -> tuple[str, ...] | None:
+        if text is None:
+            return None
+        values = tuple(v.strip() for v in text.split(",") if v.strip())
+        unknown = [v for v in values if v not in known]
+        if unknown:
+            raise ValueError(f"unknown {what}: {', '.join(unknown)} (choose from {', '.join(known)})")
+        return values
+
+    store = _open_store()
+    if store is None:
+        return 2
+    try:
+        current = store.get(DomainPolicy, domain)
+        if args.action == "clear":
+            store.delete(DomainPolicy, domain)
+            print(f"policy for {domain} removed")
+            return 0
+        if args.action == "set":
+            try:
+                allowed = names(args.allow, tuple(DISPLAY_NAMES), "service")
+                locked = names(args.lock, LOCKABLE, "setting")
+                names(args.default_provider, tuple(DISPLAY_NAMES), "service")
+            except ValueError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 2
+            base = current or DomainPolicy(domain=domain)
+            changes = {
+                "allowed_providers": allowed,
+                "default_provider": args.default_provider,
+                "duration_minutes": args.duration,
+                "webex_site": args.webex_site,
+                "retention_days": args.retention_days,
+                "locked": locked,
+            }
+            current = dataclasses.replace(
+                base, **{k: v for k, v in changes.items() if v is not None}, updated_at=datetime.now(UTC)
+            )
+            store.put(current)
+        if current is None:
+            print(f"no policy for {domain}: users choose freely among the services this install offers")
+            return 0
+        for name, value in current.properties().items():
+            print(f"{name}: {', '.join(value) if isinstance(value, tuple) else value}")
+        return 0
+    finally:
+        store.close()
+
+
+def _open_store() -> Store | None:
     from addon.settings import Settings
-    from addon.store import AuditRecord, open_store
+    from addon.store import open_store
 
     os.environ.setdefault("ADDON_ENV", "development")
     try:
         settings = Settings.from_env()
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
+        return None
+    return open_store(settings.store, settings.datastore_namespace)
+
+
+def _print_audit(email: str, limit: int) -> int:
+    """One line per audit record, oldest first, from the store the settings name."""
+    from addon.store import AuditRecord
+
+    store = _open_store()
+    if store is None:
         return 2
-    store = open_store(settings.store, settings.datastore_namespace)
     try:
         records = store.with_prefix(AuditRecord, email.strip().lower() + "/", limit)
     finally:

@@ -95,11 +95,21 @@ def fingerprint(event: CalendarEvent) -> str:
 class Scheduler:
     """Use cases for one user on their chosen meeting service; never sees Flask."""
 
-    def __init__(self, services: Services, actor: Actor, provider: str, webex_site: str | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        actor: Actor,
+        provider: str,
+        webex_site: str | None = None,
+        waiting_room: bool = False,
+        retention_days: int | None = None,
+    ) -> None:
         self.services = services
         self.actor = actor
         self.provider_name = provider
         self.webex_site = webex_site
+        self.waiting_room = waiting_room
+        self.retention_days = retention_days or services.settings.audit_retention_days
 
     @property
     def provider(self) -> Provider:
@@ -133,7 +143,8 @@ class Scheduler:
         if not mine:
             return Scheduled(self._wait_until_ready(key, link), None, None)
 
-        spec = MeetingSpec(title, start, end, self.actor.zone.key, invitees=attendees)
+        options = MeetingOptions(waiting_room=self.waiting_room)
+        spec = MeetingSpec(title, start, end, self.actor.zone.key, invitees=attendees, options=options)
         meeting = self._create(key, spec)
         send = "all" if request.send_invitations else "none"
 
@@ -240,7 +251,7 @@ class Scheduler:
             end=event.end,
             time_zone=event.time_zone or self.actor.zone.key,
             invitees=invitees,
-            options=MeetingOptions(recurrence=rule),
+            options=MeetingOptions(recurrence=rule, waiting_room=self.waiting_room),
         )
 
     def _claim(self, key: str) -> tuple[MeetingLink, bool]:
@@ -387,7 +398,7 @@ class Scheduler:
 
     def _audit(self, action: str, key: str, meeting: Meeting, outcome: str) -> None:
         now = datetime.now(UTC)
-        retention = timedelta(days=self.services.settings.audit_retention_days)
+        retention = timedelta(days=self.retention_days)
         record = AuditRecord(
             audit_id=f"{self.actor.email.lower()}/{now.isoformat()}/{secrets.token_hex(4)}",
             user_email=self.actor.email.lower(),

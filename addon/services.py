@@ -10,6 +10,7 @@ from addon.crypto import SecretBox
 from addon.google.client import GoogleApis
 from addon.join_details import ConferenceSupport
 from addon.meetings.catalog import MeetingServices
+from addon.policy import Policies
 from addon.security import GoogleCerts
 from addon.settings import Settings
 from addon.store import Store, open_store
@@ -25,6 +26,7 @@ class Services:
     store: Store
     box: SecretBox
     meetings: MeetingServices
+    policies: Policies
     conference_support: ConferenceSupport = field(default_factory=ConferenceSupport)
 
     def close(self) -> None:
@@ -43,6 +45,7 @@ def build_services(settings: Settings) -> Services:
         store=store,
         box=box,
         meetings=MeetingServices(settings, store, box),
+        policies=Policies(store),
     )
 
 

@@ -12,6 +12,7 @@ from cards.widgets import (
     button,
     buttons,
     card,
+    checkboxes,
     dropdown,
     labeled,
     open_link,
@@ -78,9 +79,14 @@ class SettingsForm:
     webex_site: str | None
     save_url: str
     disconnect_url: str
+    waiting_room: bool = False
+    auto_add: bool = False
+    # Settings the domain's administrator fixes; shown, not editable.
+    locked: frozenset[str] = frozenset()
 
 
 DURATIONS = (15, 25, 30, 45, 50, 60, 90)
+SET_BY_ADMIN = "Set by your administrator"
 STATE_TEXT = {
     "not_needed": "No account needed",
     "connected": "Connected",
@@ -92,30 +98,30 @@ STATE_TEXT = {
 def settings_card(form: SettingsForm) -> Json:
     """Choose the meeting service and default length; connect or disconnect accounts."""
     durations = sorted({*DURATIONS, form.duration_minutes})
-    choices = [
-        dropdown(
-            "provider",
-            "Meeting service",
-            [(s.display_name, s.provider, s.provider == form.chosen) for s in form.services],
-        ),
-        dropdown(
-            "duration_minutes",
-            "Default length",
-            [(f"{m} minutes", str(m), m == form.duration_minutes) for m in durations],
-        ),
-    ]
+    chosen_name = next((s.display_name for s in form.services if s.provider == form.chosen), form.chosen)
+    choices: list[Json] = []
+    if "provider" in form.locked:
+        choices.append(labeled("Meeting service", chosen_name, bottom=SET_BY_ADMIN))
+    else:
+        services = [(s.display_name, s.provider, s.provider == form.chosen) for s in form.services]
+        choices.append(dropdown("provider", "Meeting service", services))
+    if "duration_minutes" in form.locked:
+        choices.append(labeled("Default length", f"{form.duration_minutes} minutes", bottom=SET_BY_ADMIN))
+    else:
+        lengths = [(f"{m} minutes", str(m), m == form.duration_minutes) for m in durations]
+        choices.append(dropdown("duration_minutes", "Default length", lengths))
     if any(s.provider == "webex" for s in form.services):
-        choices.append(
-            text_input(
-                "webex_site",
-                "Webex site (optional)",
-                form.webex_site or "",
-                hint="e.g. acme.webex.com; empty uses your preferred site",
-            )
-        )
-    choices.append(
-        buttons(button("Save", action(form.save_url, required=("provider", "duration_minutes"), spinner=True)))
-    )
+        if "webex_site" in form.locked:
+            choices.append(labeled("Webex site", form.webex_site or "—", bottom=SET_BY_ADMIN))
+        else:
+            hint = "e.g. acme.webex.com; empty uses your preferred site"
+            choices.append(text_input("webex_site", "Webex site (optional)", form.webex_site or "", hint=hint))
+    options = [
+        ("Waiting room: let people in myself", "waiting_room", form.waiting_room),
+        ("Add a meeting to each event I open that has none", "auto_add", form.auto_add),
+    ]
+    choices.append(checkboxes("options", "Options", options))
+    choices.append(buttons(button("Save", action(form.save_url, spinner=True))))
     accounts = [
         _account_row(service, form.disconnect_url) for service in form.services if service.state != "not_needed"
     ]

@@ -105,4 +105,5 @@ class GoogleCaller:
             "/calendar/home": self.event("CALENDAR"),
             "/calendar/event-open": self.calendar_event(*event),
             "/calendar/event-update": self.calendar_event(*event),
+            "/actions/settings": self.event("GMAIL"),
         }

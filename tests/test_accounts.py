@@ -402,9 +402,8 @@ def test_saving_settings_keeps_the_choice(caller: GoogleCaller, services: Servic
         {"provider": "teams", "duration_minutes": "30"},
         {"provider": "zoom", "duration_minutes": "many"},
         {"provider": "zoom", "duration_minutes": "100000"},
-        {"duration_minutes": "30"},
     ],
-    ids=["unknown-service", "not-a-number", "too-long", "no-service"],
+    ids=["unknown-service", "not-a-number", "too-long"],
 )
 def test_settings_that_make_no_sense_are_refused(
     caller: GoogleCaller, services: Services, inputs: dict[str, str]

@@ -72,6 +72,7 @@ def test_every_trigger_is_declared() -> None:
         "/calendar/home",
         "/calendar/event-open",
         "/calendar/event-update",
+        "/actions/settings",
     }
 
 
@@ -89,7 +90,11 @@ def test_every_trigger_url_answers_a_google_request_with_valid_cards(caller: Goo
         path = urlsplit(url).path
         response = caller.post(path, bodies[path])
         assert response.status_code == 200, path
-        cards = action_cards(response.get_json()) if path.endswith("update") else trigger_cards(response.get_json())
+        cards = (
+            action_cards(response.get_json())
+            if path.endswith("update") or path.startswith("/actions/")
+            else trigger_cards(response.get_json())
+        )
         assert cards
 
 

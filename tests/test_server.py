@@ -92,7 +92,7 @@ def test_every_trigger_in_the_deployment_answers_with_valid_cards(
         response = http_caller.post(path, bodies[path])
         assert response.status_code == 200, (path, response.text)
         body = response.json()
-        cards = action_cards(body) if path.endswith("update") else trigger_cards(body)
+        cards = action_cards(body) if path.endswith("update") or path.startswith("/actions/") else trigger_cards(body)
         assert cards[0]["header"]["title"]
 
     assert len(google.requests_to("/gmail/v1/users/me/messages/")) == 1

@@ -5,9 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from addon.store.records import AuditRecord, MeetingLink, OAuthState, ProviderGrant, Record, UserSettings
+from addon.store.records import AuditRecord, DomainPolicy, MeetingLink, OAuthState, ProviderGrant, Record, UserSettings
 
-__all__ = ["AuditRecord", "MeetingLink", "OAuthState", "ProviderGrant", "Record", "Store", "UserSettings", "open_store"]
+__all__ = [
+    "AuditRecord",
+    "DomainPolicy",
+    "MeetingLink",
+    "OAuthState",
+    "ProviderGrant",
+    "Record",
+    "Store",
+    "UserSettings",
+    "open_store",
+]
 
 R = TypeVar("R", bound=Record)
 

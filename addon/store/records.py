@@ -55,6 +55,9 @@ class UserSettings(Record):
     duration_minutes: int = 30
     webex_site: str | None = None
     updated_at: datetime | None = None
+    waiting_room: bool = False
+    # Add a meeting to every event the user opens that has none yet.
+    auto_add: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,3 +146,21 @@ class AuditRecord(Record):
     outcome: str
     at: datetime
     expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DomainPolicy(Record):
+    """An admin's defaults and limits for every user of one domain (python -m addon policy set)."""
+
+    KIND: ClassVar[str] = "DomainPolicy"
+    KEY_FIELD: ClassVar[str] = "domain"
+
+    domain: str
+    allowed_providers: tuple[str, ...] = ()  # empty: every service this install offers
+    default_provider: str | None = None
+    duration_minutes: int | None = None
+    webex_site: str | None = None
+    retention_days: int | None = None
+    # Settings users may not change: any of "provider", "duration_minutes", "webex_site".
+    locked: tuple[str, ...] = ()
+    updated_at: datetime | None = None

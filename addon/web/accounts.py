@@ -20,7 +20,7 @@ from addon.meetings.model import GrantRevoked, MeetingServiceError
 from addon.meetings.oauth import Pkce
 from addon.services import Services, services
 from addon.store import OAuthState, UserSettings
-from addon.web.gmail import user_settings
+from addon.web.context import user_settings
 from addon.web.guard import AddonRequest, Notified, google_request
 from addon.web.signin import CONNECT_TICKET, SETTINGS_PATH, USE_PROVIDER_PATH, sign_in_url
 from cards.accounts import ServiceChoice, SettingsForm, settings_card
@@ -186,11 +186,15 @@ def open_settings(req: AddonRequest) -> Json:
 @google_request(IDENTITY, answer="update")
 def save_settings(req: AddonRequest) -> Notified:
     inputs = req.event.common.form_inputs
-    provider = inputs["provider"].first if "provider" in inputs else None
-    duration_text = inputs["duration_minutes"].first if "duration_minutes" in inputs else None
-    site = inputs["webex_site"].first if "webex_site" in inputs else None
-    if not provider or not req.services.meetings.is_offered(provider):
-        raise BadEvent("provider must be one of the offered meeting services")
+    current = user_settings(req)
+    provider = inputs["provider"].first if "provider" in inputs else current.provider
+    duration_text = inputs["duration_minutes"].first if "duration_minutes" in inputs else str(current.duration_minutes)
+    site = inputs["webex_site"].first if "webex_site" in inputs else current.webex_site
+    options = set(inputs["options"].strings) if "options" in inputs else set()
+    if not provider or provider not in current.allowed_providers:
+        raise BadEvent("provider must be one of the meeting services your domain allows")
+    if "provider" in current.locked and provider != current.provider:
+        raise BadEvent("your administrator sets the meeting service")
     try:
         duration = int(duration_text or "")
     except ValueError as error:
@@ -201,10 +205,17 @@ def save_settings(req: AddonRequest) -> Notified:
     if site is not None and not WEBEX_SITE.match(site):
         return with_notice(settings_view(req), "That Webex site does not look right: use a name like acme.webex.com")
 
-    def save(current: UserSettings | None) -> UserSettings:
-        base = current or UserSettings(user_id=req.user.sub)
+    def save(stored: UserSettings | None) -> UserSettings:
+        base = stored or UserSettings(user_id=req.user.sub)
         return dataclasses.replace(
-            base, provider=provider, duration_minutes=duration, webex_site=site, updated_at=datetime.now(UTC)
+            base,
+            provider=provider,
+            # What the administrator sets is kept as the user had it, so it returns if the policy is lifted.
+            duration_minutes=base.duration_minutes if "duration_minutes" in current.locked else duration,
+            webex_site=base.webex_site if "webex_site" in current.locked else site,
+            waiting_room="waiting_room" in options,
+            auto_add="auto_add" in options,
+            updated_at=datetime.now(UTC),
         )
 
     req.services.store.update(UserSettings, req.user.sub, save)
@@ -234,8 +245,11 @@ def disconnect(req: AddonRequest) -> Notified:
 def use_provider(req: AddonRequest) -> Notified:
     """From the sign-in card: switch to a service that needs no account, then show the homepage."""
     provider = req.event.common.parameters.get("provider", "")
-    if not req.services.meetings.is_offered(provider) or req.services.meetings.needs_account(provider):
-        raise BadEvent("provider must be a service that needs no account")
+    defaults = user_settings(req)
+    if provider not in defaults.allowed_providers or req.services.meetings.needs_account(provider):
+        raise BadEvent("provider must be a service that needs no account and that your domain allows")
+    if "provider" in defaults.locked:
+        raise BadEvent("your administrator sets the meeting service")
     choose_provider(req.services, req.user.sub, provider)
     defaults = user_settings(req)
     card = home_card(
@@ -251,7 +265,7 @@ def settings_view(req: AddonRequest) -> Json:
     defaults = user_settings(req)
     meetings = req.services.meetings
     choices = []
-    for provider in meetings.offered:
+    for provider in defaults.allowed_providers:
         state = meetings.connection(req.user.sub, provider).state
         url = sign_in_url(req.services, req.user.sub, provider) if state in ("missing", "revoked") else None
         choices.append(ServiceChoice(provider, display_name(provider), state, url))
@@ -264,6 +278,9 @@ def settings_view(req: AddonRequest) -> Json:
             webex_site=defaults.webex_site,
             save_url=base + SAVE_PATH,
             disconnect_url=base + DISCONNECT_PATH,
+            waiting_room=defaults.waiting_room,
+            auto_add=defaults.auto_add,
+            locked=defaults.locked,
         )
     )
 

@@ -9,18 +9,11 @@ from flask import Blueprint
 from addon import scopes
 from addon.events import BadEvent, FormValue
 from addon.meetings.catalog import display_name
-from addon.scheduling import (
-    Actor,
-    CalendarNotUpdated,
-    EmailMeetingRequest,
-    InvalidRequest,
-    Scheduler,
-    SchedulingError,
-)
+from addon.scheduling import CalendarNotUpdated, EmailMeetingRequest, InvalidRequest, SchedulingError
 from addon.web.calendar import event_details, open_event_ids
-from addon.web.gmail import SCHEDULE_PATH, participants, read_open_message, user_settings
+from addon.web.context import scheduler
+from addon.web.gmail import SCHEDULE_PATH, participants, read_open_message
 from addon.web.guard import AddonRequest, Notified, google_request
-from addon.web.signin import require_account
 from cards import problems
 from cards.message import ScheduleForm, message_card
 from cards.scheduled import ScheduledView, scheduled_card
@@ -33,13 +26,6 @@ UPDATE_PATH = "/actions/update-meeting"
 REMOVE_PATH = "/actions/remove-meeting"
 # Scheduling from Gmail writes an event to the user's calendar.
 SCHEDULE_SCOPES = scopes.GMAIL_MESSAGE | {scopes.CALENDAR_EVENTS}
-
-
-def scheduler(req: AddonRequest) -> Scheduler:
-    defaults = user_settings(req)
-    require_account(req.services, req.user.sub, defaults.provider)
-    actor = Actor(req.user.sub, req.user.email, req.user_token, req.zone)
-    return Scheduler(req.services, actor, defaults.provider, defaults.webex_site)
 
 
 @bp.post(SCHEDULE_PATH)

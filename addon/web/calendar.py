@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 from flask import Blueprint
 
@@ -11,9 +12,11 @@ from addon.events import BadEvent, CalendarContext
 from addon.google.calendar import CalendarEvent, read_event
 from addon.google.client import GoogleNotFound
 from addon.meetings.catalog import display_name
-from addon.scheduling import event_key, fingerprint
+from addon.meetings.model import GrantRevoked, MeetingServiceError, NotConnected
+from addon.scheduling import SchedulingError, event_key, fingerprint
 from addon.store import MeetingLink
-from addon.web.gmail import home, user_settings
+from addon.web.context import scheduler, user_settings
+from addon.web.gmail import home
 from addon.web.guard import AddonRequest, google_request
 from addon.web.signin import require_account
 from cards import problems
@@ -21,6 +24,7 @@ from cards.event import EventView, Guest, JoinPoint, MeetingPanel, event_card, u
 from cards.widgets import Json
 
 bp = Blueprint("calendar", __name__)
+log = logging.getLogger(__name__)
 
 
 @bp.post("/calendar/home")
@@ -32,8 +36,22 @@ def calendar_home(req: AddonRequest) -> Json:
 @bp.post("/calendar/event-open")
 @google_request(scopes.CALENDAR_EVENT)
 def event_open(req: AddonRequest) -> Json:
-    require_account(req.services, req.user.sub, user_settings(req).provider)
+    defaults = user_settings(req)
+    require_account(req.services, req.user.sub, defaults.provider)
+    context = req.event.calendar
+    if defaults.auto_add and context is not None and context.event_id and context.capabilities.can_set_conference_data:
+        auto_add(req, context.calendar_id, context.event_id)
     return event_details(req)
+
+
+def auto_add(req: AddonRequest, calendar_id: str, event_id: str) -> None:
+    """The user asked for a meeting on every event they open; one that cannot get one simply shows the offer."""
+    try:
+        scheduler(req).add_to_event(calendar_id, event_id)
+    except (SchedulingError, MeetingServiceError) as error:
+        if isinstance(error, NotConnected | GrantRevoked):
+            raise
+        log.info("no automatic meeting for this event: %s", type(error).__name__)
 
 
 @bp.post("/calendar/event-update")

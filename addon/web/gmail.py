@@ -13,7 +13,7 @@ from addon.events import BadEvent
 from addon.google.client import GoogleForbidden, GoogleNotFound
 from addon.google.gmail import MessageMetadata, read_message_metadata
 from addon.meetings.catalog import display_name
-from addon.store import UserSettings
+from addon.web.context import user_settings
 from addon.web.guard import AddonRequest, google_request
 from addon.web.signin import SETTINGS_PATH, require_account
 from cards import problems
@@ -84,11 +84,6 @@ def home(req: AddonRequest) -> Json:
         ),
         settings_url=req.services.settings.base_url + SETTINGS_PATH,
     )
-
-
-def user_settings(req: AddonRequest) -> UserSettings:
-    """The user's stored defaults, or the built-in ones: one store lookup."""
-    return req.services.store.get(UserSettings, req.user.sub) or UserSettings(user_id=req.user.sub)
 
 
 def meeting_title(subject: str) -> str:

@@ -1,0 +1,31 @@
+"""What handlers derive from a verified request: the user's effective settings, and a Scheduler acting for them."""
+
+from __future__ import annotations
+
+from addon.policy import EffectiveSettings, effective_settings
+from addon.scheduling import Actor, Scheduler
+from addon.store import UserSettings
+from addon.web.guard import AddonRequest
+from addon.web.signin import require_account
+
+
+def user_settings(req: AddonRequest) -> EffectiveSettings:
+    """The user's defaults under their domain's policy: one store lookup (the policy is cached)."""
+    stored = req.services.store.get(UserSettings, req.user.sub)
+    policy = req.services.policies.for_email(req.user.email)
+    return effective_settings(req.user.sub, stored, policy, req.services.meetings.offered)
+
+
+def scheduler(req: AddonRequest, defaults: EffectiveSettings | None = None) -> Scheduler:
+    """Use cases for this user on their meeting service; asks them to connect an account first if needed."""
+    defaults = defaults or user_settings(req)
+    require_account(req.services, req.user.sub, defaults.provider)
+    actor = Actor(req.user.sub, req.user.email, req.user_token, req.zone)
+    return Scheduler(
+        req.services,
+        actor,
+        defaults.provider,
+        defaults.webex_site,
+        waiting_room=defaults.waiting_room,
+        retention_days=defaults.retention_days,
+    )
