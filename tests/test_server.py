@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -140,3 +141,43 @@ def test_a_missing_setting_stops_the_server_with_a_message_naming_it(
     assert result.returncode != 0
     assert f"Cannot start the add-on: missing setting: {missing}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_from_an_email_to_an_event_with_a_join_link_and_from_an_event_to_its_meeting(
+    http_caller: GoogleCaller, google: FakeGoogle
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.google_caller import ALICE
+
+    google.add_message(FakeMessage("msg-f:9", "tok-9", [("Subject", "Kickoff"), ("From", "bob@corp.example")]))
+    body = http_caller.gmail_event("msg-f:9", "tok-9")
+    start = datetime.now(UTC) + timedelta(days=2)
+    body["commonEventObject"]["formInputs"] = {
+        "title": {"stringInputs": {"value": ["Kickoff"]}},
+        "participants": {"stringInputs": {"value": ["bob@corp.example"]}},
+        "start": {"dateTimeInput": {"msSinceEpoch": int(start.timestamp() * 1000)}},
+        "duration": {"stringInputs": {"value": ["30"]}},
+    }
+
+    scheduled = http_caller.post("/actions/schedule-from-email", body)
+
+    assert scheduled.status_code == 200, scheduled.text
+    (card,) = action_cards(scheduled.json())
+    ((_, event),) = [(k, e) for k, e in google.state.events.items() if k[0] == ALICE.email]
+    assert event["location"].startswith("https://meet.jit.si/")
+    assert event["location"] in json.dumps(card)
+
+    google.add_event(
+        ALICE.email,
+        {
+            "id": "e2",
+            "summary": "Design review",
+            "start": {"dateTime": start.isoformat(), "timeZone": "UTC"},
+            "end": {"dateTime": (start + timedelta(hours=1)).isoformat(), "timeZone": "UTC"},
+        },
+    )
+    added = http_caller.post("/actions/add-meeting", http_caller.calendar_event(ALICE.email, "e2"))
+
+    assert added.status_code == 200, added.text
+    assert google.state.events[(ALICE.email, "e2")]["location"].startswith("https://meet.jit.si/")
