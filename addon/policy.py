@@ -24,6 +24,7 @@ class EffectiveSettings:
     webex_site: str | None
     waiting_room: bool
     auto_add: bool
+    template_id: str | None
     allowed_providers: tuple[str, ...]
     locked: frozenset[str]
     retention_days: int | None
@@ -54,6 +55,7 @@ def effective_settings(
         webex_site=site,
         waiting_room=mine.waiting_room,
         auto_add=mine.auto_add,
+        template_id=mine.template_id,
         allowed_providers=allowed,
         locked=locked,
         retention_days=policy.retention_days if policy else None,

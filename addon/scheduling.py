@@ -102,6 +102,7 @@ class Scheduler:
         provider: str,
         webex_site: str | None = None,
         waiting_room: bool = False,
+        template_id: str | None = None,
         retention_days: int | None = None,
     ) -> None:
         self.services = services
@@ -109,6 +110,7 @@ class Scheduler:
         self.provider_name = provider
         self.webex_site = webex_site
         self.waiting_room = waiting_room
+        self.template_id = template_id
         self.retention_days = retention_days or services.settings.audit_retention_days
 
     @property
@@ -143,7 +145,7 @@ class Scheduler:
         if not mine:
             return Scheduled(self._wait_until_ready(key, link), None, None)
 
-        options = MeetingOptions(waiting_room=self.waiting_room)
+        options = MeetingOptions(waiting_room=self.waiting_room, template_id=self.template_id)
         spec = MeetingSpec(title, start, end, self.actor.zone.key, invitees=attendees, options=options)
         meeting = self._create(key, spec)
         send = "all" if request.send_invitations else "none"
@@ -251,7 +253,7 @@ class Scheduler:
             end=event.end,
             time_zone=event.time_zone or self.actor.zone.key,
             invitees=invitees,
-            options=MeetingOptions(recurrence=rule, waiting_room=self.waiting_room),
+            options=MeetingOptions(recurrence=rule, waiting_room=self.waiting_room, template_id=self.template_id),
         )
 
     def _claim(self, key: str) -> tuple[MeetingLink, bool]:

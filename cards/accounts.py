@@ -81,6 +81,7 @@ class SettingsForm:
     disconnect_url: str
     waiting_room: bool = False
     auto_add: bool = False
+    template_id: str | None = None
     # Settings the domain's administrator fixes; shown, not editable.
     locked: frozenset[str] = frozenset()
 
@@ -116,6 +117,9 @@ def settings_card(form: SettingsForm) -> Json:
         else:
             hint = "e.g. acme.webex.com; empty uses your preferred site"
             choices.append(text_input("webex_site", "Webex site (optional)", form.webex_site or "", hint=hint))
+    if any(s.provider in ("webex", "zoom") for s in form.services):
+        hint = "Optional: a template ID from your meeting service"
+        choices.append(text_input("template_id", "Meeting template", form.template_id or "", hint=hint))
     options = [
         ("Waiting room: let people in myself", "waiting_room", form.waiting_room),
         ("Add a meeting to each event I open that has none", "auto_add", form.auto_add),

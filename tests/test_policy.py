@@ -194,3 +194,22 @@ def test_the_waiting_room_default_reaches_the_meeting_service(
 
     (meeting,) = zoom.meetings.values()
     assert meeting.data["settings"]["waiting_room"] is True
+
+
+def test_a_chosen_template_is_used_for_new_meetings(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "webex", zoom, webex)
+    body = caller.event("CALENDAR")
+    body["commonEventObject"]["formInputs"] = {
+        "provider": {"stringInputs": {"value": ["webex"]}},
+        "duration_minutes": {"stringInputs": {"value": ["30"]}},
+        "template_id": {"stringInputs": {"value": ["tmpl-board-meeting"]}},
+    }
+    assert caller.post("/actions/settings/save", body).status_code == 200
+    arrange_event(google)
+
+    event_action(caller, "/actions/add-meeting")
+
+    (create,) = [r for r in webex.requests_to("POST", "/v1/meetings")]
+    assert create.get_json()["templateId"] == "tmpl-board-meeting"

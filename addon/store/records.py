@@ -58,6 +58,8 @@ class UserSettings(Record):
     waiting_room: bool = False
     # Add a meeting to every event the user opens that has none yet.
     auto_add: bool = False
+    # A Webex or Zoom meeting template to create meetings from.
+    template_id: str | None = None
 
 
 @dataclass(frozen=True)

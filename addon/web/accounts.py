@@ -35,6 +35,7 @@ STATE_LIFETIME = timedelta(minutes=10)
 SAVE_PATH = "/actions/settings/save"
 DISCONNECT_PATH = "/actions/settings/disconnect"
 MIN_DURATION, MAX_DURATION = 5, 480
+MAX_TEMPLATE_ID = 200
 IDENTITY = frozenset({scopes.USERINFO_EMAIL})
 WEBEX_SITE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 
@@ -191,6 +192,11 @@ def save_settings(req: AddonRequest) -> Notified:
     duration_text = inputs["duration_minutes"].first if "duration_minutes" in inputs else str(current.duration_minutes)
     site = inputs["webex_site"].first if "webex_site" in inputs else current.webex_site
     options = set(inputs["options"].strings) if "options" in inputs else set()
+    template = (inputs["template_id"].first or "").strip() if "template_id" in inputs else (current.template_id or "")
+    if len(template) > MAX_TEMPLATE_ID or not template.isprintable():
+        return with_notice(
+            settings_view(req), "That template ID does not look right: copy it from your meeting service"
+        )
     if not provider or provider not in current.allowed_providers:
         raise BadEvent("provider must be one of the meeting services your domain allows")
     if "provider" in current.locked and provider != current.provider:
@@ -215,6 +221,7 @@ def save_settings(req: AddonRequest) -> Notified:
             webex_site=base.webex_site if "webex_site" in current.locked else site,
             waiting_room="waiting_room" in options,
             auto_add="auto_add" in options,
+            template_id=template or None,
             updated_at=datetime.now(UTC),
         )
 
@@ -280,6 +287,7 @@ def settings_view(req: AddonRequest) -> Json:
             disconnect_url=base + DISCONNECT_PATH,
             waiting_room=defaults.waiting_room,
             auto_add=defaults.auto_add,
+            template_id=defaults.template_id,
             locked=defaults.locked,
         )
     )

@@ -27,5 +27,6 @@ def scheduler(req: AddonRequest, defaults: EffectiveSettings | None = None) -> S
         defaults.provider,
         defaults.webex_site,
         waiting_room=defaults.waiting_room,
+        template_id=defaults.template_id,
         retention_days=defaults.retention_days,
     )
