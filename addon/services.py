@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from addon.crypto import SecretBox
+from addon.google.calendar import CalendarZones
 from addon.google.client import GoogleApis
 from addon.join_details import ConferenceSupport
 from addon.meetings.catalog import MeetingServices
@@ -28,6 +29,7 @@ class Services:
     meetings: MeetingServices
     policies: Policies
     conference_support: ConferenceSupport = field(default_factory=ConferenceSupport)
+    calendar_zones: CalendarZones = field(default_factory=CalendarZones)
 
     def close(self) -> None:
         self.google.close()

@@ -214,6 +214,20 @@ def test_a_user_who_declined_the_locale_scope_still_gets_the_message_in_utc(
     assert "Q3 budget review" in card_text(card)
 
 
+def test_without_the_locale_the_users_calendar_zone_is_used(caller: GoogleCaller, google: FakeGoogle) -> None:
+    google.add_message(MESSAGE)
+    google.state.calendar_zones["primary"] = "America/New_York"
+    event = caller.gmail_event(
+        MESSAGE.message_id, MESSAGE.access_token, granted=scopes.ALL - {scopes.LOCALE}, time_zone=None
+    )
+
+    (card,) = trigger_cards(caller.post("/gmail/message", event).get_json())
+    caller.post("/gmail/message", event)
+
+    assert "America/New_York" in card_text(card)
+    assert len(google.requests_to("/calendar/v3/calendars/primary/events")) == 1  # cached per user
+
+
 def test_without_the_email_scope_the_user_is_asked_for_it(caller: GoogleCaller) -> None:
     event = caller.event("GMAIL", granted=scopes.ALL - {scopes.USERINFO_EMAIL})
     del event["authorizationEventObject"]["userIdToken"]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from addon.events import Attendee, Conference, parse_conference
-from addon.google.client import GoogleApis, GoogleNotFound
+from addon.google.client import GoogleApiError, GoogleApis, GoogleNotFound
 
 
 @dataclass(frozen=True)
@@ -115,3 +117,32 @@ def _when(value: Any) -> tuple[datetime | None, bool]:
     except (ValueError, KeyError):
         pass
     return None, False
+
+
+class CalendarZones:
+    """Users' calendar time zones, for requests that arrive without one (the locale scope was declined)."""
+
+    def __init__(self, ttl_seconds: float = 3600.0) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._zones: dict[str, tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def zone_of(self, apis: GoogleApis, user_id: str, user_token: str) -> str | None:
+        """The primary calendar's IANA zone; None if Calendar cannot tell. Cached per user for an hour."""
+        now = monotonic()
+        with self._lock:
+            cached = self._zones.get(user_id)
+        if cached and now - cached[0] < self.ttl_seconds:
+            return cached[1]
+        # events.list carries the calendar's zone and needs no scope beyond calendar.events.
+        request = apis.calendar_events.list(calendarId="primary", maxResults=1, fields="timeZone")
+        try:
+            zone = apis.execute(request, user_token).get("timeZone")
+        except GoogleApiError:
+            return None
+        found = zone if isinstance(zone, str) else None
+        with self._lock:
+            if len(self._zones) > 10_000:
+                self._zones.clear()
+            self._zones[user_id] = (now, found)
+        return found

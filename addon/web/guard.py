@@ -53,11 +53,15 @@ class AddonRequest:
     def request_id(self) -> str:
         return g.request_id
 
-    @property
+    @functools.cached_property
     def zone(self) -> ZoneInfo:
-        """The user's time zone from the event object; UTC when Google did not send one."""
+        """The user's time zone: from the event object, else their calendar's, else UTC."""
+        name = self.event.common.time_zone
+        token = self.event.authorization.user_oauth_token
+        if not name and token and scopes.CALENDAR_EVENTS in self.event.authorization.authorized_scopes:
+            name = self.services.calendar_zones.zone_of(self.services.google, self.user.sub, token)
         try:
-            return ZoneInfo(self.event.common.time_zone or "UTC")
+            return ZoneInfo(name or "UTC")
         except (ZoneInfoNotFoundError, ValueError):
             return ZoneInfo("UTC")
 

@@ -53,6 +53,8 @@ class FakeGoogleState:
     certs_status: int = 200
     # Whether Calendar takes conferenceData of type addOn from this add-on (HTTP add-ons: unconfirmed).
     accept_addon_conferences: bool = False
+    # Each calendar's own zone, as events.list reports it ("primary" is the user's main calendar).
+    calendar_zones: dict[str, str] = field(default_factory=dict)
 
 
 class FakeGoogle:
@@ -143,12 +145,20 @@ class FakeGoogle:
                 return denied
             if len(parts) == 5 and request.method == "POST":
                 return self._insert_event(request, parts[3])
+            if len(parts) == 5 and request.method == "GET":
+                return self._list_events(parts[3])
             if len(parts) == 6 and request.method == "PATCH":
                 return self._patch_event(request, parts[3], parts[5])
             if len(parts) == 6 and request.method == "GET":
                 return self._calendar_event(parts[3], parts[5])
             return _error(405, "Method not allowed", "badRequest")
         return _error(404, "Not Found", "notFound")
+
+    def _list_events(self, calendar_id: str) -> Response:
+        """events.list, as far as the add-on uses it: the calendar's own time zone."""
+        zone = self.state.calendar_zones.get(calendar_id, "UTC")
+        items = [e for (calendar, _), e in self.state.events.items() if calendar == calendar_id]
+        return _json({"kind": "calendar#events", "timeZone": zone, "items": items[:1]})
 
     def _insert_event(self, request: Request, calendar_id: str) -> Response:
         body = request.get_json(silent=True)
