@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
 
     deployment = commands.add_parser("deployment", help="print deployment.json with every URL on BASE_URL")
     deployment.add_argument("--base-url", required=True, help="the public https origin, e.g. https://addon.example.org")
+    deployment.add_argument(
+        "--directory-sites",
+        action="store_true",
+        help="also ask to read users' directory records (for ADDON_DIRECTORY_SITE_FIELD)",
+    )
 
     audit = commands.add_parser("audit", help="list the meetings a user created, changed or deleted")
     audit.add_argument("--user", required=True, help="the user's email address")
@@ -47,17 +52,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "policy":
         return _policy(args)
     if args.command == "deployment":
-        return _print_deployment(args.base_url)
+        return _print_deployment(args.base_url, args.directory_sites)
     if args.command == "audit":
         return _print_audit(args.user, args.limit)
     return _serve(args.host, args.port)
 
 
-def _print_deployment(base_url: str) -> int:
+def _print_deployment(base_url: str, directory_sites: bool) -> int:
     from addon.deployment import render_deployment
 
     try:
-        print(json.dumps(render_deployment(base_url), indent=2))
+        print(json.dumps(render_deployment(base_url, directory_sites), indent=2))
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

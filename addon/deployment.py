@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from addon import scopes
+
 DEPLOYMENT_FILE = Path(__file__).resolve().parent.parent / "deployment.json"
 PLACEHOLDER_ORIGIN = "https://addon.example.com"
 
@@ -16,14 +18,18 @@ def load_deployment() -> dict[str, Any]:
     return json.loads(DEPLOYMENT_FILE.read_text())
 
 
-def render_deployment(base_url: str) -> dict[str, Any]:
-    """deployment.json with every URL moved from the placeholder origin to `base_url`."""
+def render_deployment(base_url: str, directory_sites: bool = False) -> dict[str, Any]:
+    """deployment.json with every URL moved to `base_url`; `directory_sites` adds the directory read scope."""
     parts = urlsplit(base_url)
     if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
         raise ValueError(f"Google only calls https origins; got {base_url!r}")
     origin = base_url.rstrip("/")
     text = DEPLOYMENT_FILE.read_text().replace(PLACEHOLDER_ORIGIN, origin)
-    return json.loads(text)
+    deployment = json.loads(text)
+    if directory_sites:
+        # Only installs that set ADDON_DIRECTORY_SITE_FIELD ask users for this.
+        deployment["oauthScopes"].append(scopes.DIRECTORY_USER_READONLY)
+    return deployment
 
 
 def trigger_urls(deployment: dict[str, Any]) -> list[str]:

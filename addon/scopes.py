@@ -11,6 +11,8 @@ GMAIL_MESSAGE_METADATA = _G + "gmail.addons.current.message.metadata"
 CALENDAR_EXECUTE = _G + "calendar.addons.execute"
 CALENDAR_EVENT_READ = _G + "calendar.addons.current.event.read"
 CALENDAR_EVENTS = _G + "calendar.events"
+# Only for installs that keep users' Webex sites in the directory (ADDON_DIRECTORY_SITE_FIELD).
+DIRECTORY_USER_READONLY = _G + "admin.directory.user.readonly"
 
 # Everything in deployment.json's oauthScopes; a test keeps the two equal.
 ALL = frozenset(

@@ -9,6 +9,7 @@ from flask import current_app
 from addon.crypto import SecretBox
 from addon.google.calendar import CalendarZones
 from addon.google.client import GoogleApis
+from addon.google.directory import DirectorySites
 from addon.join_details import ConferenceSupport
 from addon.meetings.catalog import MeetingServices
 from addon.policy import Policies
@@ -30,6 +31,7 @@ class Services:
     policies: Policies
     conference_support: ConferenceSupport = field(default_factory=ConferenceSupport)
     calendar_zones: CalendarZones = field(default_factory=CalendarZones)
+    directory_sites: DirectorySites = field(default_factory=DirectorySites)
 
     def close(self) -> None:
         self.google.close()

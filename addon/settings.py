@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -49,6 +50,8 @@ class Settings:
     zoom_client_id: str | None = None
     zoom_client_secret: str | None = None
     audit_retention_days: int = 365
+    # "Schema.field" of a directory custom schema holding each user's Webex site, e.g. "Webex.SiteURL".
+    directory_site_field: str | None = None
 
     @property
     def development(self) -> bool:
@@ -99,6 +102,7 @@ class Settings:
             zoom_oauth_base=(get("ZOOM_OAUTH_BASE") or ZOOM_OAUTH_BASE).rstrip("/"),
             zoom_client_id=get("ZOOM_CLIENT_ID"),
             zoom_client_secret=get("ZOOM_CLIENT_SECRET"),
+            directory_site_field=get("ADDON_DIRECTORY_SITE_FIELD"),
             audit_retention_days=_whole_number("ADDON_AUDIT_RETENTION_DAYS", get("ADDON_AUDIT_RETENTION_DAYS"), 365),
         )
         settings.check()
@@ -136,6 +140,10 @@ class Settings:
             # Tokens and signing keys travel over these; plain http only to this machine (tests, local fakes).
             if parts is not None and parts.scheme == "http" and not self.development and not _loopback(parts.hostname):
                 raise SettingsError(f"{name} must use https in production, not {url!r}")
+        if self.directory_site_field is not None and not re.fullmatch(r"\w+\.\w+", self.directory_site_field):
+            raise SettingsError(
+                f"ADDON_DIRECTORY_SITE_FIELD must be SchemaName.fieldName, not {self.directory_site_field!r}"
+            )
         for first, second, one, other in (
             ("JITSI_APP_ID", "JITSI_APP_SECRET", self.jitsi_app_id, self.jitsi_app_secret),
             ("WEBEX_CLIENT_ID", "WEBEX_CLIENT_SECRET", self.webex_client_id, self.webex_client_secret),

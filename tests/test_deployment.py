@@ -144,3 +144,13 @@ def test_command_line_explains_a_bad_origin() -> None:
 
     assert result.returncode == 2
     assert "https" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_installs_that_read_sites_from_the_directory_ask_for_that_scope_only_then() -> None:
+    from addon import scopes
+
+    plain = render_deployment("https://addon.corp.example")
+    with_directory = render_deployment("https://addon.corp.example", directory_sites=True)
+
+    assert scopes.DIRECTORY_USER_READONLY not in plain["oauthScopes"]
+    assert set(with_directory["oauthScopes"]) - set(plain["oauthScopes"]) == {scopes.DIRECTORY_USER_READONLY}

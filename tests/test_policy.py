@@ -213,3 +213,59 @@ def test_a_chosen_template_is_used_for_new_meetings(
 
     (create,) = [r for r in webex.requests_to("POST", "/v1/meetings")]
     assert create.get_json()["templateId"] == "tmpl-board-meeting"
+
+
+# The directory as a source of Webex sites ----------------------------------------------------
+
+
+@pytest.fixture
+def directory_settings(settings: Settings) -> Settings:
+    import dataclasses
+
+    return dataclasses.replace(settings, directory_site_field="Webex.SiteURL")
+
+
+def test_the_webex_site_comes_from_the_users_directory_record(
+    directory_settings: Settings, google: FakeGoogle, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    from addon import create_app, scopes
+
+    app = create_app(directory_settings)
+    found: Services = app.extensions["addon"]
+    try:
+        caller = GoogleCaller(app.test_client(), google, directory_settings)
+        use(found, "webex", zoom, webex)
+        google.state.directory[ALICE.email] = {"Webex": {"SiteURL": "https://acme.webex.com/"}}
+        arrange_event(google)
+        body = caller.calendar_event(ALICE.email, EVENT_ID)
+        body["authorizationEventObject"]["authorizedScopes"].append(scopes.DIRECTORY_USER_READONLY)
+
+        assert caller.post("/actions/add-meeting", body).status_code == 200
+    finally:
+        found.close()
+
+    (create,) = webex.requests_to("POST", "/v1/meetings")
+    assert create.get_json()["siteUrl"] == "acme.webex.com"
+    assert google.requests_to(f"/admin/directory/v1/users/{ALICE.email}")[0].args["viewType"] == "domain_public"
+
+
+def test_without_the_directory_scope_the_directory_is_not_read(
+    directory_settings: Settings, google: FakeGoogle, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    from addon import create_app
+
+    app = create_app(directory_settings)
+    found: Services = app.extensions["addon"]
+    try:
+        caller = GoogleCaller(app.test_client(), google, directory_settings)
+        use(found, "webex", zoom, webex)
+        google.state.directory[ALICE.email] = {"Webex": {"SiteURL": "acme.webex.com"}}
+        arrange_event(google)
+
+        assert event_action(caller, "/actions/add-meeting").status_code == 200
+    finally:
+        found.close()
+
+    assert google.requests_to("/admin/directory/") == []
+    (create,) = webex.requests_to("POST", "/v1/meetings")
+    assert create.get_json().get("siteUrl") != "acme.webex.com"

@@ -86,3 +86,11 @@ def test_production_allows_plain_http_to_this_machine_for_local_fakes() -> None:
 def test_a_client_id_without_its_secret_is_refused() -> None:
     with pytest.raises(SettingsError, match="ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET"):
         Settings.from_env({**PRODUCTION, "ZOOM_CLIENT_ID": "abc"})
+
+
+def test_the_directory_site_field_must_name_a_schema_and_a_field() -> None:
+    assert Settings.from_env({**PRODUCTION, "ADDON_DIRECTORY_SITE_FIELD": "Webex.SiteURL"}).directory_site_field == (
+        "Webex.SiteURL"
+    )
+    with pytest.raises(SettingsError, match="ADDON_DIRECTORY_SITE_FIELD"):
+        Settings.from_env({**PRODUCTION, "ADDON_DIRECTORY_SITE_FIELD": "SiteURL"})

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 # With a custom endpoint the client drops each API's own service path, so it is added back here.
-SERVICE_PATHS = {"gmail": "/", "calendar": "/calendar/v3/"}
+SERVICE_PATHS = {"gmail": "/", "calendar": "/calendar/v3/", "admin": "/"}
 
 
 class GoogleApiError(Exception):
@@ -71,8 +71,10 @@ class GoogleApis:
         # Resources are built once: building one walks the discovery document (about a millisecond each).
         self.gmail = _build("gmail", "v1", endpoint)
         self.calendar = _build("calendar", "v3", endpoint)
+        self.directory = _build("admin", "directory_v1", endpoint)
         self.gmail_messages = self.gmail.users().messages()
         self.calendar_events = self.calendar.events()
+        self.directory_users = self.directory.users()
         self._connections = threading.local()
         self._pools: list[httplib2.Http] = []
         self._pools_lock = threading.Lock()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from addon import scopes
 from addon.policy import EffectiveSettings, effective_settings
 from addon.scheduling import Actor, Scheduler
 from addon.store import UserSettings
@@ -25,8 +26,17 @@ def scheduler(req: AddonRequest, defaults: EffectiveSettings | None = None) -> S
         req.services,
         actor,
         defaults.provider,
-        defaults.webex_site,
+        defaults.webex_site or directory_site(req, defaults),
         waiting_room=defaults.waiting_room,
         template_id=defaults.template_id,
         retention_days=defaults.retention_days,
     )
+
+
+def directory_site(req: AddonRequest, defaults: EffectiveSettings) -> str | None:
+    """After the policy and the user, the directory names the Webex site; then Webex's own preference."""
+    field = req.services.settings.directory_site_field
+    granted = scopes.DIRECTORY_USER_READONLY in req.event.authorization.authorized_scopes
+    if defaults.provider != "webex" or not field or not granted:
+        return None
+    return req.services.directory_sites.site_of(req.services.google, req.user.email, req.user_token, field)

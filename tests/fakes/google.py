@@ -55,6 +55,8 @@ class FakeGoogleState:
     accept_addon_conferences: bool = False
     # Each calendar's own zone, as events.list reports it ("primary" is the user's main calendar).
     calendar_zones: dict[str, str] = field(default_factory=dict)
+    # Custom-schema fields of directory users, by email: {"Webex": {"SiteURL": "acme.webex.com"}}.
+    directory: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
 
 
 class FakeGoogle:
@@ -139,6 +141,8 @@ class FakeGoogle:
         parts = [unquote(p) for p in path.strip("/").split("/")]
         if parts[:3] == ["gmail", "v1", "users"] and len(parts) == 6 and parts[4] == "messages":
             return self._authorized(request) or self._gmail_message(request, parts[3], parts[5])
+        if parts[:4] == ["admin", "directory", "v1", "users"] and len(parts) == 5 and request.method == "GET":
+            return self._authorized(request) or self._directory_user(request, parts[4])
         if parts[:3] == ["calendar", "v3", "calendars"] and len(parts) in (5, 6) and parts[4] == "events":
             denied = self._authorized(request)
             if denied is not None:
@@ -153,6 +157,19 @@ class FakeGoogle:
                 return self._calendar_event(parts[3], parts[5])
             return _error(405, "Method not allowed", "badRequest")
         return _error(404, "Not Found", "notFound")
+
+    def _directory_user(self, request: Request, user_key: str) -> Response:
+        """users.get as a domain user may call it: only the domain_public view, custom fields by schema."""
+        record = self.state.directory.get(user_key.lower())
+        if record is None:
+            return _error(404, "Resource Not Found: userKey", "notFound")
+        if request.args.get("viewType") != "domain_public":
+            return _error(403, "Not Authorized to access this resource/api", "forbidden")
+        answer = {"primaryEmail": user_key.lower()}
+        if request.args.get("projection") == "custom":
+            wanted = set(request.args.get("customFieldMask", "").split(","))
+            answer["customSchemas"] = {k: v for k, v in record.items() if k in wanted}
+        return _json(answer)
 
     def _list_events(self, calendar_id: str) -> Response:
         """events.list, as far as the add-on uses it: the calendar's own time zone."""
