@@ -33,11 +33,17 @@ def details_block(meeting: Meeting, service_name: str) -> str:
 
 
 def with_details(description: str, meeting: Meeting, service_name: str) -> str:
-    """The description with exactly one, current, block of join details."""
+    """The description with exactly one, current, block of join details; the user's text is never cut."""
     kept = without_details(description).rstrip()
-    block = details_block(meeting, service_name)
-    combined = f"{kept}\n\n{block}" if kept else block
-    return combined[-DESCRIPTION_LIMIT:] if len(combined) > DESCRIPTION_LIMIT else combined
+    for block in (details_block(meeting, service_name), short_block(meeting, service_name), ""):
+        combined = f"{kept}\n\n{block}" if kept and block else kept or block
+        if len(combined) <= DESCRIPTION_LIMIT:
+            return combined
+    return kept  # no room left: the location and conference still carry the link
+
+
+def short_block(meeting: Meeting, service_name: str) -> str:
+    return "\n".join([BLOCK_START, f"Join {service_name} meeting: {meeting.join_url}", BLOCK_END])
 
 
 def without_details(description: str) -> str:
@@ -45,12 +51,17 @@ def without_details(description: str) -> str:
 
 
 def event_fields(
-    meeting: Meeting, service_name: str, description: str, event_key: str, icon_url: str, with_conference: bool
+    meeting: Meeting,
+    service_name: str,
+    description: str,
+    location: str,
+    event_key: str,
+    icon_url: str,
+    with_conference: bool,
 ) -> dict[str, Any]:
     """The event fields to write: description block, location, private properties, and conferenceData if wanted."""
     fields: dict[str, Any] = {
         "description": with_details(description, meeting, service_name),
-        "location": meeting.join_url,
         "extendedProperties": {
             "private": {
                 PROVIDER_PROPERTY: meeting.provider,
@@ -59,6 +70,9 @@ def event_fields(
             }
         },
     }
+    # A room the user wrote stays; the link goes in only where the location is empty (or already ours).
+    if not location.strip() or location.strip() == meeting.join_url:
+        fields["location"] = meeting.join_url
     if with_conference:
         fields["conferenceData"] = conference_data(meeting, service_name, icon_url)
     return fields

@@ -12,6 +12,7 @@ from addon.store import DomainPolicy, Store, UserSettings
 # Admins' changes reach every instance within this long; each request costs no extra lookup meanwhile.
 POLICY_CACHE_SECONDS = 60.0
 LOCKABLE = ("provider", "duration_minutes", "webex_site")
+DEFAULT_DURATION = 30
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,8 @@ def effective_settings(
     default = policy.default_provider if policy and policy.default_provider in allowed else allowed[0]
     chosen = stored is not None and stored.provider in allowed and "provider" not in locked
     provider = mine.provider if chosen else default
-    duration = mine.duration_minutes
-    if policy and policy.duration_minutes and ("duration_minutes" in locked or stored is None):
+    duration = mine.duration_minutes or DEFAULT_DURATION
+    if policy and policy.duration_minutes and ("duration_minutes" in locked or not mine.duration_minutes):
         duration = policy.duration_minutes
     site = mine.webex_site
     if policy and policy.webex_site and ("webex_site" in locked or not site):

@@ -13,10 +13,18 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from addon.google.calendar import CalendarEvent, insert_event, patch_event, read_event
-from addon.google.client import GoogleApiError, GoogleConflict, GoogleForbidden, GoogleRejected
-from addon.join_details import cleared_fields, event_fields
+from addon.google.client import GoogleApiError, GoogleConflict, GoogleNotFound, GoogleRejected, GoogleUnavailable
+from addon.join_details import MEETING_PROPERTY, cleared_fields, event_fields
 from addon.meetings.catalog import display_name
-from addon.meetings.model import Meeting, MeetingOptions, MeetingRejected, MeetingServiceError, MeetingSpec, Provider
+from addon.meetings.model import (
+    Meeting,
+    MeetingGone,
+    MeetingOptions,
+    MeetingRejected,
+    MeetingServiceError,
+    MeetingSpec,
+    Provider,
+)
 from addon.services import Services
 from addon.store import AuditRecord, MeetingLink
 
@@ -71,6 +79,8 @@ class EmailMeetingRequest:
     start: datetime
     duration_minutes: int
     send_invitations: bool = True
+    # Whether the form listed anyone: an email with nobody else on it may be scheduled alone.
+    participants_offered: bool = True
 
 
 @dataclass(frozen=True)
@@ -113,9 +123,8 @@ class Scheduler:
         self.template_id = template_id
         self.retention_days = retention_days or services.settings.audit_retention_days
 
-    @property
-    def provider(self) -> Provider:
-        return self.services.meetings.provider(self.actor.user_id, self.provider_name, self.webex_site)
+    def provider_for(self, name: str) -> Provider:
+        return self.services.meetings.provider(self.actor.user_id, name, self.webex_site)
 
     # From Gmail -----------------------------------------------------------------------------
 
@@ -123,7 +132,7 @@ class Scheduler:
         """A meeting and a calendar event with the chosen people; a repeat of the same request changes nothing."""
         title = request.title.strip() or "Meeting"
         attendees = tuple(dict.fromkeys(a.strip().lower() for a in request.attendees if a.strip()))
-        if not attendees:
+        if request.participants_offered and not attendees:
             raise InvalidRequest("participants", "Choose at least one person to invite.")
         if not MIN_MINUTES <= request.duration_minutes <= MAX_MINUTES:
             raise InvalidRequest("duration", f"Choose a length between {MIN_MINUTES} minutes and 24 hours.")
@@ -141,99 +150,130 @@ class Scheduler:
         event_id = "ms" + digest[:30]  # base32hex, as Calendar wants client-chosen ids
         calendar_id = self.actor.email
         key = event_key(calendar_id, event_id)
-        link, mine = self._claim(key)
-        if not mine:
+        link, mark = self._claim(key)
+        if mark is None:
             return Scheduled(self._wait_until_ready(key, link), None, None)
 
         options = MeetingOptions(waiting_room=self.waiting_room, template_id=self.template_id)
         spec = MeetingSpec(title, start, end, self.actor.zone.key, invitees=attendees, options=options)
-        meeting = self._create(key, spec)
+        meeting = self._create(key, mark, link, spec)
         send = "all" if request.send_invitations else "none"
+        google, token = self.services.google, self.actor.google_token
 
         def insert(with_conference: bool) -> CalendarEvent:
-            fields = self._fields(meeting, "", key, with_conference)
             body = {
                 "id": event_id,
                 "summary": title,
                 "start": {"dateTime": start.isoformat(), "timeZone": self.actor.zone.key},
                 "end": {"dateTime": end.isoformat(), "timeZone": self.actor.zone.key},
                 "attendees": [{"email": a} for a in attendees],
-                **fields,
+                **self._fields(meeting, None, key, with_conference),
             }
             try:
-                return insert_event(self.services.google, self.actor.google_token, calendar_id, body, send)
+                return insert_event(google, token, calendar_id, body, send)
             except GoogleConflict:
-                # An earlier attempt made the event and lost the answer.
-                return read_event(self.services.google, self.actor.google_token, calendar_id, event_id)
+                return self._existing(calendar_id, event_id, meeting, key, with_conference, body, send)
 
-        event = self._write_to_calendar(key, meeting, insert)
-        return Scheduled(self._ready(key, meeting, event), meeting, event)
+        def confirm() -> CalendarEvent | None:
+            return self._read_if_there(calendar_id, event_id)
+
+        event = self._write_to_calendar(key, mark, meeting, insert, confirm)
+        return Scheduled(self._ready(key, mark, meeting, event), meeting, event)
+
+    def _existing(
+        self,
+        calendar_id: str,
+        event_id: str,
+        meeting: Meeting,
+        key: str,
+        with_conference: bool,
+        body: dict,
+        send: str,
+    ) -> CalendarEvent:
+        """An insert that found its id taken: an earlier attempt's event, or one the user has since deleted."""
+        google, token = self.services.google, self.actor.google_token
+        try:
+            event = read_event(google, token, calendar_id, event_id)
+        except GoogleNotFound:
+            # Deleted events keep their ids; schedule this one under a fresh id.
+            fresh = {**body, "id": event_id + secrets.token_hex(4)}
+            return insert_event(google, token, calendar_id, fresh, send)
+        if event.private_properties.get(MEETING_PROPERTY) == meeting.meeting_id:
+            return event
+        fields = self._fields(meeting, event, key, with_conference)
+        return patch_event(google, token, calendar_id, event_id, fields, "none")
 
     # In Calendar ----------------------------------------------------------------------------
 
-    def add_to_event(self, calendar_id: str, event_id: str) -> Scheduled:
+    def add_to_event(self, calendar_id: str, event_id: str, send_updates: str = "all") -> Scheduled:
         """A meeting for the event (for the whole series of a recurring one), written onto it; once only."""
         event = self._series(calendar_id, event_id)
-        if event.start is None or event.end is None or event.all_day:
-            raise InvalidRequest("time", "All-day events have no meeting time. Give the event a start and end first.")
+        self._check_times(event)
         key = event_key(calendar_id, event.event_id)
-        link, mine = self._claim(key)
-        if not mine:
+        link, mark = self._claim(key)
+        if mark is None:
             return Scheduled(self._wait_until_ready(key, link), None, event)
 
-        meeting = self._create(key, self._spec(event))
+        meeting = self._create(key, mark, link, self._spec(event))
 
         def write(with_conference: bool) -> CalendarEvent:
-            fields = self._fields(meeting, event.description, key, with_conference)
+            fields = self._fields(meeting, event, key, with_conference)
             return patch_event(
-                self.services.google, self.actor.google_token, calendar_id, event.event_id, fields, "all"
+                self.services.google, self.actor.google_token, calendar_id, event.event_id, fields, send_updates
             )
 
-        written = self._write_to_calendar(key, meeting, write)
-        return Scheduled(self._ready(key, meeting, written), meeting, written)
+        def confirm() -> CalendarEvent | None:
+            return self._read_if_there(calendar_id, event.event_id)
+
+        written = self._write_to_calendar(key, mark, meeting, write, confirm)
+        return Scheduled(self._ready(key, mark, meeting, written), meeting, written)
 
     def update_meeting(self, calendar_id: str, event_id: str) -> Scheduled:
         """Bring the meeting in line with the event's current title and time."""
         event = self._series(calendar_id, event_id)
         key = event_key(calendar_id, event.event_id)
-        link = self.services.store.get(MeetingLink, key)
-        if link is None or link.state != "ready" or not link.meeting_id:
-            raise SchedulingError("This event has no meeting from the add-on. Add one first.")
-        if event.start is None or event.end is None or event.all_day:
-            raise InvalidRequest("time", "All-day events have no meeting time. Give the event a start and end first.")
-        provider = self.services.meetings.provider(self.actor.user_id, link.provider, self.webex_site)
-        meeting = provider.update(link.meeting_id, self._spec(event))
+        link = self._own_link(key)
+        if link.state != "ready" or not link.meeting_id:
+            raise SchedulingError("The meeting is still being added. Refresh in a moment.")
+        self._check_times(event)
+        meeting = self.provider_for(link.provider).update(link.meeting_id, self._spec(event))
         self._audit("update", key, meeting, "ok")
 
         def write(with_conference: bool) -> CalendarEvent:
-            fields = self._fields(meeting, event.description, key, with_conference)
+            fields = self._fields(meeting, event, key, with_conference)
             return patch_event(
                 self.services.google, self.actor.google_token, calendar_id, event.event_id, fields, "all"
             )
 
-        written = self._with_conference_fallback(write)
-        return Scheduled(self._ready(key, meeting, written), meeting, written)
+        try:
+            written = self._with_conference_fallback(write)
+        except GoogleApiError as error:
+            raise CalendarNotUpdated(
+                "The meeting was updated, but Google Calendar could not be. Try Update meeting again."
+            ) from error
+        return Scheduled(self._ready(key, None, meeting, written), meeting, written)
 
     def remove_from_event(self, calendar_id: str, event_id: str) -> CalendarEvent:
-        """Delete the meeting on its service and take the join details off the event."""
+        """Take the join details off the event, then delete the meeting on its service."""
         event = self._series(calendar_id, event_id)
         key = event_key(calendar_id, event.event_id)
-        link = self.services.store.get(MeetingLink, key)
-        if link is not None and link.meeting_id:
-            provider = self.services.meetings.provider(self.actor.user_id, link.provider, self.webex_site)
-            provider.delete(link.meeting_id)  # already gone is fine
+        link = self._own_link(key)
+        fields = cleared_fields(event.description, event.location, link.join_url)
+        if event.conference is not None and event.conference.conference_id == link.meeting_id:
+            fields["conferenceData"] = None
+        # The event first: a failure here leaves both the meeting and its link as they were.
+        try:
+            written = patch_event(
+                self.services.google, self.actor.google_token, calendar_id, event.event_id, fields, "all"
+            )
+        except GoogleApiError as error:
+            raise CalendarNotUpdated("Google Calendar could not be changed, so the meeting was kept.") from error
+        if link.meeting_id:
+            self.provider_for(link.provider).delete(link.meeting_id)  # already gone is fine
             gone = Meeting(provider=link.provider, meeting_id=link.meeting_id, join_url=link.join_url or "")
             self._audit("delete", key, gone, "ok")
-        fields = cleared_fields(event.description, event.location, link.join_url if link else None)
-        ours = event.conference is not None and link is not None and event.conference.conference_id == link.meeting_id
-        if ours:
-            fields["conferenceData"] = None
-        written = patch_event(self.services.google, self.actor.google_token, calendar_id, event.event_id, fields, "all")
         self.services.store.delete(MeetingLink, key)
         return written
-
-    def link_for(self, calendar_id: str, event: CalendarEvent) -> MeetingLink | None:
-        return self.services.store.get(MeetingLink, event_key(calendar_id, event.series_id))
 
     # Steps ----------------------------------------------------------------------------------
 
@@ -242,6 +282,28 @@ class Scheduler:
         if event.recurring_event_id:
             return read_event(self.services.google, self.actor.google_token, calendar_id, event.recurring_event_id)
         return event
+
+    def _read_if_there(self, calendar_id: str, event_id: str) -> CalendarEvent | None:
+        try:
+            return read_event(self.services.google, self.actor.google_token, calendar_id, event_id)
+        except GoogleNotFound:
+            return None
+
+    @staticmethod
+    def _check_times(event: CalendarEvent) -> None:
+        if event.start is None or event.end is None or event.all_day:
+            raise InvalidRequest("time", "All-day events have no meeting time. Give the event a start and end first.")
+        if event.end <= event.start:
+            raise InvalidRequest("time", "The event ends when it starts. Give it a length first.")
+
+    def _own_link(self, key: str) -> MeetingLink:
+        link = self.services.store.get(MeetingLink, key)
+        if link is None:
+            raise SchedulingError("This event has no meeting from the add-on.")
+        if link.user_id != self.actor.user_id:
+            owner = link.user_email or "the person who added it"
+            raise SchedulingError(f"This meeting belongs to {owner}. Only they can change or remove it.")
+        return link
 
     def _spec(self, event: CalendarEvent) -> MeetingSpec:
         assert event.start is not None and event.end is not None  # checked by the callers
@@ -256,8 +318,8 @@ class Scheduler:
             options=MeetingOptions(recurrence=rule, waiting_room=self.waiting_room, template_id=self.template_id),
         )
 
-    def _claim(self, key: str) -> tuple[MeetingLink, bool]:
-        """Take the event for this request, unless another holds it or it is done; (link, whether ours)."""
+    def _claim(self, key: str) -> tuple[MeetingLink, str | None]:
+        """Take the event for this request, unless another holds it or it is done: (link, our claim or None)."""
         mark = secrets.token_hex(8)
         now = datetime.now(UTC)
 
@@ -266,6 +328,7 @@ class Scheduler:
                 return MeetingLink(
                     link_id=key,
                     user_id=self.actor.user_id,
+                    user_email=self.actor.email,
                     provider=self.provider_name,
                     claim=mark,
                     claimed_at=now,
@@ -275,12 +338,19 @@ class Scheduler:
                 return None
             if current.claim and current.claimed_at and now - current.claimed_at < timedelta(seconds=CLAIM_SECONDS):
                 return None
+            if current.meeting_id and current.user_id != self.actor.user_id:
+                return None  # someone else's meeting, half written: theirs to finish
             # Abandoned by a request that died, or a meeting made but not yet written: carry it on.
             return dataclasses.replace(current, claim=mark, claimed_at=now)
 
         link = self.services.store.update(MeetingLink, key, take)
         assert link is not None  # take() returns a record or keeps the existing one
-        return link, link.claim == mark and link.state != "ready"
+        if link.claim == mark and link.state != "ready":
+            return link, mark
+        if link.state != "ready" and link.meeting_id and link.user_id != self.actor.user_id:
+            owner = link.user_email or "someone else"
+            raise SchedulingError(f"{owner} is adding a meeting to this event. Refresh in a moment.")
+        return link, None
 
     def _wait_until_ready(self, key: str, link: MeetingLink) -> MeetingLink:
         deadline = time.monotonic() + WAIT_SECONDS
@@ -294,18 +364,27 @@ class Scheduler:
             link = current
         return link
 
-    def _create(self, key: str, spec: MeetingSpec) -> Meeting:
+    def _create(self, key: str, mark: str, link: MeetingLink, spec: MeetingSpec) -> Meeting:
+        """The meeting for this claim: the one an earlier attempt already made, else a new one."""
         try:
-            meeting = self.provider.create(spec, key)
+            meeting = None
+            if link.meeting_id:
+                try:
+                    meeting = self.provider_for(link.provider).update(link.meeting_id, spec)
+                except MeetingGone:
+                    meeting = None
+            if meeting is None:
+                meeting = self.provider_for(self.provider_name).create(spec, key)
+                self._audit("create", key, meeting, "ok")
         except MeetingRejected as error:
-            self._release(key)
-            raise InvalidRequest("duration", f"{display_name(self.provider_name)} said: {error.message}") from error
+            self._release(key, mark)
+            raise InvalidRequest("duration", f"{display_name(error.provider)} said: {error.message}") from error
         except MeetingServiceError:
-            self._release(key)
+            self._release(key, mark)
             raise
 
         def created(current: MeetingLink | None) -> MeetingLink | None:
-            if current is None:
+            if current is None or current.claim != mark:
                 return None
             return dataclasses.replace(
                 current,
@@ -317,15 +396,42 @@ class Scheduler:
             )
 
         self.services.store.update(MeetingLink, key, created)
-        self._audit("create", key, meeting, "ok")
         return meeting
 
-    def _write_to_calendar(self, key: str, meeting: Meeting, write: Callable[[bool], CalendarEvent]) -> CalendarEvent:
+    def _write_to_calendar(
+        self,
+        key: str,
+        mark: str,
+        meeting: Meeting,
+        write: Callable[[bool], CalendarEvent],
+        confirm: Callable[[], CalendarEvent | None],
+    ) -> CalendarEvent:
+        """Write the join details; never leave a meeting on the service that no event and no link records."""
         try:
             return self._with_conference_fallback(write)
+        except GoogleUnavailable as error:
+            # The write may have landed with its answer lost: look before undoing anything.
+            try:
+                event = confirm()
+            except GoogleApiError:
+                event = None
+                landed_unknown = True
+            else:
+                landed_unknown = False
+            if event is not None and event.private_properties.get(MEETING_PROPERTY) == meeting.meeting_id:
+                return event
+            if landed_unknown:
+                self._release(key, mark)  # the link keeps the meeting for the retry
+                raise CalendarNotUpdated(
+                    "Google Calendar is not answering. The meeting is kept; try again in a minute."
+                ) from error
+            self._undo(key, mark, meeting)
+            raise CalendarNotUpdated(
+                "The meeting could not be added to Google Calendar, so it was not kept. Try again."
+            ) from error
         except GoogleApiError as error:
             log.warning("writing the meeting to Calendar failed: %s", type(error).__name__)
-            self._undo(key, meeting)
+            self._undo(key, mark, meeting)
             raise CalendarNotUpdated(
                 "The meeting could not be added to Google Calendar, so it was not kept. Try again."
             ) from error
@@ -338,41 +444,45 @@ class Scheduler:
                 event = write(True)
                 support.accepted = True
                 return event
-            except (GoogleRejected, GoogleForbidden) as error:
-                if isinstance(error, GoogleConflict):
+            except GoogleRejected as error:
+                # Only a refusal of the conference itself says anything about conferences.
+                if isinstance(error, GoogleConflict) or "conference" not in str(error).lower():
                     raise
                 log.info("Calendar refused third-party conferenceData (%s); writing without it", error.status)
                 support.accepted = False
         return write(False)
 
-    def _undo(self, key: str, meeting: Meeting) -> None:
+    def _undo(self, key: str, mark: str, meeting: Meeting) -> None:
         """No orphans: delete the meeting again; if even that fails, keep the link so a retry reuses it."""
         try:
-            self.provider.delete(meeting.meeting_id)
+            self.provider_for(meeting.provider).delete(meeting.meeting_id)
         except MeetingServiceError as error:
             log.warning("could not delete meeting after a Calendar failure: %s", type(error).__name__)
-            self._release(key, keep_meeting=True)
+            self._release(key, mark)
             self._audit("delete", key, meeting, "failed; kept for a retry")
             return
         self._audit("delete", key, meeting, "undone after a Calendar failure")
         self.services.store.delete(MeetingLink, key)
 
-    def _release(self, key: str, keep_meeting: bool = False) -> None:
+    def _release(self, key: str, mark: str) -> None:
+        """Give up this request's claim: forget a link with no meeting, keep one that has a meeting."""
+
         def release(current: MeetingLink | None) -> MeetingLink | None:
-            if current is None:
+            if current is None or current.claim != mark:
                 return None
             return dataclasses.replace(current, claim=None, claimed_at=None)
 
-        link = self.services.store.get(MeetingLink, key)
-        if link is not None and not link.meeting_id and not keep_meeting:
+        link = self.services.store.update(MeetingLink, key, release)
+        if link is not None and link.claim is None and not link.meeting_id and link.state != "ready":
             self.services.store.delete(MeetingLink, key)
-        else:
-            self.services.store.update(MeetingLink, key, release)
 
-    def _ready(self, key: str, meeting: Meeting, event: CalendarEvent) -> MeetingLink:
+    def _ready(self, key: str, mark: str | None, meeting: Meeting, event: CalendarEvent) -> MeetingLink:
+        """Record the finished meeting; `mark` is the claim it must still hold (None for an update)."""
         now = datetime.now(UTC)
 
-        def ready(current: MeetingLink | None) -> MeetingLink:
+        def ready(current: MeetingLink | None) -> MeetingLink | None:
+            if mark is not None and (current is None or current.claim != mark):
+                return None  # removed or taken over meanwhile: theirs is the last word
             base = current or MeetingLink(link_id=key, user_id=self.actor.user_id, provider=meeting.provider)
             return dataclasses.replace(
                 base,
@@ -391,12 +501,39 @@ class Scheduler:
             )
 
         link = self.services.store.update(MeetingLink, key, ready)
-        assert link is not None
+        if link is None or link.meeting_id != meeting.meeting_id:
+            log.warning("meeting link %s changed while the meeting was being written", key)
+            return MeetingLink(
+                link_id=key,
+                user_id=self.actor.user_id,
+                provider=meeting.provider,
+                state="ready",
+                meeting_id=meeting.meeting_id,
+                join_url=meeting.join_url,
+            )
         return link
 
-    def _fields(self, meeting: Meeting, description: str, key: str, with_conference: bool) -> dict:
+    def _fields(self, meeting: Meeting, event: CalendarEvent | None, key: str, with_conference: bool) -> dict:
         icon = self.services.settings.base_url + "/static/logo.png"
-        return event_fields(meeting, display_name(meeting.provider), description, key, icon, with_conference)
+        # Never replace a conference that is not ours (a Google Meet the organiser added, say).
+        theirs = (
+            event is not None
+            and event.conference is not None
+            and event.conference.conference_id
+            not in (
+                None,
+                meeting.meeting_id,
+            )
+        )
+        return event_fields(
+            meeting,
+            display_name(meeting.provider),
+            event.description if event else "",
+            event.location if event else "",
+            key,
+            icon,
+            with_conference and not theirs,
+        )
 
     def _audit(self, action: str, key: str, meeting: Meeting, outcome: str) -> None:
         now = datetime.now(UTC)

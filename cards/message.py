@@ -63,7 +63,15 @@ def message_card(subject: str, sent_at: datetime | None, form: ScheduleForm) -> 
         [section(about), schedule_section(form)],
         subtitle="With the people on this email",
         name="message",
-        footer=button("Schedule meeting", action(form.submit_url, spinner=True, required=("title",))),
+        footer=button(
+            "Schedule meeting",
+            action(
+                form.submit_url,
+                {"participants_offered": "yes" if form.participants else "no"},
+                spinner=True,
+                required=("title",),
+            ),
+        ),
     )
 
 

@@ -81,11 +81,16 @@ class Grants:
     def credentials(self, user_id: str, provider: str) -> GrantCredentials:
         return GrantCredentials(self, user_id, provider)
 
-    def mark_revoked(self, user_id: str, provider: str, reason: str) -> None:
-        """Suspend the grant until the user reconnects; the record itself stays, so the user can be told."""
+    def mark_revoked(self, user_id: str, provider: str, reason: str, version: int | None = None) -> None:
+        """Suspend the grant until the user reconnects; the record itself stays, so the user can be told.
+
+        With `version`, only that version is revoked: a reconnect since then made a new, good grant.
+        """
 
         def revoke(grant: ProviderGrant | None) -> ProviderGrant | None:
             if grant is None or grant.status == "revoked":
+                return None
+            if version is not None and grant.version != version:
                 return None
             return dataclasses.replace(
                 grant,
@@ -158,7 +163,7 @@ class Grants:
         try:
             fresh = oauth.refresh(app, tokens.refresh_token)
         except GrantRevoked as error:
-            self.mark_revoked(grant.user_id, grant.provider, error.message)
+            self.mark_revoked(grant.user_id, grant.provider, error.message, version=grant.version)
             raise
         except MeetingServiceError:
             self._release(grant.grant_id, lease)

@@ -52,7 +52,7 @@ class UserSettings(Record):
 
     user_id: str
     provider: str = "jitsi"
-    duration_minutes: int = 30
+    duration_minutes: int | None = None  # None: not chosen, the domain's or the built-in default applies
     webex_site: str | None = None
     updated_at: datetime | None = None
     waiting_room: bool = False
@@ -112,9 +112,10 @@ class MeetingLink(Record):
     KIND: ClassVar[str] = "MeetingLink"
     KEY_FIELD: ClassVar[str] = "link_id"
 
-    link_id: str  # "<calendar id>/<event or series id>", or "gmail/<sub>/<request hash>" until the event exists
+    link_id: str  # "<calendar id>/<event or series id>"
     user_id: str
     provider: str
+    user_email: str | None = None
     # "creating": claimed by `claim` at `claimed_at`; "created": the meeting exists but the event does not
     # show it yet; "ready": the event carries the join details.
     state: str = "creating"

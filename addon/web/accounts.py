@@ -215,8 +215,8 @@ def save_settings(req: AddonRequest) -> Notified:
         base = stored or UserSettings(user_id=req.user.sub)
         return dataclasses.replace(
             base,
-            provider=provider,
             # What the administrator sets is kept as the user had it, so it returns if the policy is lifted.
+            provider=base.provider if "provider" in current.locked else provider,
             duration_minutes=base.duration_minutes if "duration_minutes" in current.locked else duration,
             webex_site=base.webex_site if "webex_site" in current.locked else site,
             waiting_room="waiting_room" in options,

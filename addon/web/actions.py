@@ -42,6 +42,7 @@ def schedule_from_email(req: AddonRequest) -> Json | Notified:
         start=_start(inputs.get("start")),
         duration_minutes=_minutes(inputs.get("duration")),
         send_invitations="yes" in (inputs["send_invitations"].strings if "send_invitations" in inputs else ()),
+        participants_offered=req.event.common.parameters.get("participants_offered", "yes") != "no",
     )
     planner = scheduler(req)
     try:

@@ -47,7 +47,8 @@ def event_open(req: AddonRequest) -> Json:
 def auto_add(req: AddonRequest, calendar_id: str, event_id: str) -> None:
     """The user asked for a meeting on every event they open; one that cannot get one simply shows the offer."""
     try:
-        scheduler(req).add_to_event(calendar_id, event_id)
+        # Opening an event is not a reason to email its guests; they see the link when it next changes.
+        scheduler(req).add_to_event(calendar_id, event_id, send_updates="none")
     except (SchedulingError, MeetingServiceError) as error:
         if isinstance(error, NotConnected | GrantRevoked):
             raise
