@@ -445,3 +445,135 @@ def test_every_meeting_change_is_audited_and_listed_for_the_user(
     assert len(lines) == 2
     assert "create" in lines[0] and records[0].meeting_id in lines[0]
     assert "delete" in lines[1]
+
+
+# Failure paths found in review ----------------------------------------------------------------
+
+
+def test_a_lost_answer_from_calendar_keeps_the_event_and_its_meeting(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    google.add_message(MESSAGE)
+    google.state.accept_addon_conferences = True
+    # Calendar creates the event but every answer is lost, retries included.
+    google.fail(f"/calendar/v3/calendars/{ALICE.email}/events", 503, times=3, method="POST", applied=True)
+
+    response = caller.post("/actions/schedule-from-email", schedule_body(caller))
+
+    assert "Meeting scheduled" in card_text(action_cards(response.get_json())[0])
+    (event,) = inserted_events(google)
+    (meeting,) = zoom.meetings.values()
+    assert event["extendedProperties"]["private"][MEETING_PROPERTY] == str(meeting.data["id"])
+
+
+def test_a_meeting_made_by_a_request_that_died_is_reused_not_made_again(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    arrange_event(google)
+    key = f"{ALICE.email}/{EVENT_ID}"
+    meeting = services.meetings.provider(ALICE.sub, "zoom").create(MeetingSpecFor(START), "made-before-the-crash")
+    services.store.put(
+        MeetingLink(
+            link_id=key,
+            user_id=ALICE.sub,
+            provider="zoom",
+            state="created",
+            meeting_id=meeting.meeting_id,
+            join_url=meeting.join_url,
+            claim="dead",
+            claimed_at=datetime.now(UTC) - timedelta(minutes=5),
+        )
+    )
+
+    response = event_action(caller, "/actions/add-meeting")
+
+    assert "meeting added" in notification(response)
+    assert list(zoom.meetings) == [meeting.meeting_id]
+    assert stored_event(google)["location"] == meeting.join_url
+
+
+def MeetingSpecFor(start: datetime) -> Any:
+    from addon.meetings.model import MeetingSpec
+
+    return MeetingSpec("Quarterly review", start, start + timedelta(hours=1), "Europe/Zurich")
+
+
+def test_only_the_owner_may_remove_a_meeting(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    from tests.google_caller import TestUser
+
+    use(services, "zoom", zoom, webex)
+    arrange_event(google)
+    event_action(caller, "/actions/add-meeting")
+    bob = TestUser(sub="200000000000000000002", email="bob@corp.example", oauth_token="ya29.bob-token")
+    body = caller.calendar_event(ALICE.email, EVENT_ID)
+    body["authorizationEventObject"]["userIdToken"] = caller.user_token(bob)
+    body["authorizationEventObject"]["userOAuthToken"] = bob.oauth_token
+    google.add_user_token(bob.oauth_token)
+
+    response = caller.post("/actions/remove-meeting", body)
+
+    assert f"belongs to {ALICE.email}" in notification(response)
+    assert len(zoom.meetings) == 1
+    assert BLOCK_START in stored_event(google)["description"]
+
+
+def test_when_calendar_cannot_be_cleared_the_meeting_is_kept(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    arrange_event(google)
+    event_action(caller, "/actions/add-meeting")
+    google.fail(f"/calendar/v3/calendars/{ALICE.email}/events/{EVENT_ID}", 403, times=1, method="PATCH")
+
+    response = event_action(caller, "/actions/remove-meeting")
+
+    assert "meeting was kept" in notification(response)
+    assert len(zoom.meetings) == 1
+    assert services.store.get(MeetingLink, f"{ALICE.email}/{EVENT_ID}") is not None
+
+
+def test_a_room_in_the_location_and_a_long_agenda_are_kept(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    agenda = "Agenda: " + "numbers " * 990
+    arrange_event(google, location="Room 4.12, HQ", description=agenda)
+
+    event_action(caller, "/actions/add-meeting")
+    added = dict(stored_event(google))
+    event_action(caller, "/actions/remove-meeting")
+
+    assert added["location"] == "Room 4.12, HQ"
+    assert added["description"].startswith(agenda.rstrip())
+    assert stored_event(google)["location"] == "Room 4.12, HQ"
+    assert stored_event(google)["description"] == agenda.rstrip()
+
+
+def test_an_event_without_length_says_so_and_leaves_nothing_behind(
+    caller: GoogleCaller, google: FakeGoogle, services: Services
+) -> None:
+    arrange_event(google, end={"dateTime": START.isoformat(), "timeZone": "Europe/Zurich"})
+
+    first = event_action(caller, "/actions/add-meeting")
+    second = event_action(caller, "/actions/add-meeting")
+
+    assert "ends when it starts" in notification(first) and "ends when it starts" in notification(second)
+    assert services.store.get(MeetingLink, f"{ALICE.email}/{EVENT_ID}") is None
+
+
+def test_an_email_with_nobody_else_on_it_can_still_be_scheduled(
+    caller: GoogleCaller, google: FakeGoogle, services: Services
+) -> None:
+    google.add_message(MESSAGE)
+    body = schedule_body(caller, participants=[])
+    body["commonEventObject"]["parameters"] = {"participants_offered": "no"}
+
+    response = caller.post("/actions/schedule-from-email", body)
+
+    assert "Meeting scheduled" in card_text(action_cards(response.get_json())[0])
+    (event,) = inserted_events(google)
+    assert event["attendees"] == []

@@ -9,7 +9,7 @@ from flask import Blueprint
 from addon import scopes
 from addon.events import BadEvent, FormValue
 from addon.meetings.catalog import display_name
-from addon.scheduling import CalendarNotUpdated, EmailMeetingRequest, InvalidRequest, SchedulingError
+from addon.scheduling import EmailMeetingRequest, InvalidRequest, SchedulingError
 from addon.web.calendar import event_details, open_event_ids
 from addon.web.context import scheduler
 from addon.web.gmail import SCHEDULE_PATH, participants, read_open_message
@@ -98,7 +98,7 @@ def add_meeting(req: AddonRequest) -> Notified:
     try:
         done = planner.add_to_event(calendar_id, event_id)
         notice = f"{display_name(done.link.provider)} meeting added to the event"
-    except (InvalidRequest, CalendarNotUpdated, SchedulingError) as error:
+    except SchedulingError as error:
         notice = error.message
     return Notified(event_details(req), notice)
 
@@ -119,8 +119,12 @@ def update_meeting(req: AddonRequest) -> Notified:
 @google_request(scopes.CALENDAR_EVENT, answer="update")
 def remove_meeting(req: AddonRequest) -> Notified:
     calendar_id, event_id = open_event_ids(req)
-    scheduler(req).remove_from_event(calendar_id, event_id)
-    return Notified(event_details(req), "Meeting removed from the event and deleted")
+    try:
+        scheduler(req).remove_from_event(calendar_id, event_id)
+        notice = "Meeting removed from the event and deleted"
+    except SchedulingError as error:
+        notice = error.message
+    return Notified(event_details(req), notice)
 
 
 def _text(value: FormValue | None) -> str:

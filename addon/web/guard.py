@@ -22,6 +22,7 @@ from addon.meetings.model import (
     NotConnected,
     RateLimited,
 )
+from addon.scheduling import SchedulingError
 from addon.security import (
     CertsUnavailable,
     GoogleUser,
@@ -150,6 +151,8 @@ def google_request(
             except MeetingServiceError as error:
                 log.warning("meeting service call failed: %s %s", type(error).__name__, error)
                 return jsonify(wrap(_meeting_problem(error)))
+            except SchedulingError as error:
+                return jsonify(wrap(problems.problem_card("That did not work", error.message, g.request_id)))
             except GoogleApiError as error:
                 log.warning("Google API call failed: %s %s", type(error).__name__, error)
                 return jsonify(wrap(_problem_for(error)))

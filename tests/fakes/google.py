@@ -30,6 +30,8 @@ class Failure:
     times: int
     body: dict[str, Any] | None = None
     method: str | None = None
+    # The request takes effect; only its answer is replaced by the failure (a lost answer).
+    applied: bool = False
 
 
 @dataclass
@@ -109,9 +111,10 @@ class FakeGoogle:
         times: int = 1,
         body: dict[str, Any] | None = None,
         method: str | None = None,
+        applied: bool = False,
     ) -> None:
         """The next `times` requests under `path_prefix` (with `method`, if given) answer `status`."""
-        self.state.failures.setdefault(path_prefix, []).append(Failure(status, times, body, method))
+        self.state.failures.setdefault(path_prefix, []).append(Failure(status, times, body, method, applied))
 
     def stall(self, path_prefix: str, seconds: float) -> None:
         self.state.delay_seconds[path_prefix] = seconds
@@ -137,7 +140,13 @@ class FakeGoogle:
             return self._certs()
         failure = self._scripted_failure(path, request.method)
         if failure is not None:
-            return failure
+            scripted, applied = failure
+            if applied:
+                self._handle(request, path)
+            return scripted
+        return self._handle(request, path)
+
+    def _handle(self, request: Request, path: str) -> Response:
         parts = [unquote(p) for p in path.strip("/").split("/")]
         if parts[:3] == ["gmail", "v1", "users"] and len(parts) == 6 and parts[4] == "messages":
             return self._authorized(request) or self._gmail_message(request, parts[3], parts[5])
@@ -235,7 +244,7 @@ class FakeGoogle:
         response.headers["Cache-Control"] = f"public, max-age={self.state.certs_max_age}, must-revalidate, no-transform"
         return response
 
-    def _scripted_failure(self, path: str, method: str) -> Response | None:
+    def _scripted_failure(self, path: str, method: str) -> tuple[Response, bool] | None:
         with self._lock:
             for prefix, failures in self.state.failures.items():
                 if path.startswith(prefix) and failures and failures[0].method in (None, method):
@@ -243,9 +252,8 @@ class FakeGoogle:
                     failure.times -= 1
                     if failure.times <= 0:
                         failures.pop(0)
-                    return _json(
-                        failure.body or _error_body(failure.status, "scripted failure", "backendError"), failure.status
-                    )
+                    body = failure.body or _error_body(failure.status, "scripted failure", "backendError")
+                    return _json(body, failure.status), failure.applied
         return None
 
     def _authorized(self, request: Request) -> Response | None:
