@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from addon.store import Store
 
 
+AUDIT_SCAN_LIMIT = 10_000
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m addon", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -32,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         help="also ask to read users' directory records (for ADDON_DIRECTORY_SITE_FIELD)",
     )
 
-    audit = commands.add_parser("audit", help="list the meetings a user created, changed or deleted")
+    audit = commands.add_parser("audit", help="list the meetings a user created, changed or deleted, newest last")
     audit.add_argument("--user", required=True, help="the user's email address")
     audit.add_argument("--limit", type=int, default=100)
 
@@ -107,6 +110,15 @@ def _policy(args: argparse.Namespace) -> int:
                 print(f"error: {error}", file=sys.stderr)
                 return 2
             base = current or DomainPolicy(domain=domain)
+            allowed_after = allowed if allowed is not None else base.allowed_providers
+            default_after = args.default_provider or base.default_provider
+            if default_after and allowed_after and default_after not in allowed_after:
+                print(f"error: the default {default_after} is not among the allowed services", file=sys.stderr)
+                return 2
+            for name, number in (("--duration", args.duration), ("--retention-days", args.retention_days)):
+                if number is not None and number < 1:
+                    print(f"error: {name} must be at least 1", file=sys.stderr)
+                    return 2
             changes = {
                 "allowed_providers": allowed,
                 "default_provider": args.default_provider,
@@ -150,7 +162,8 @@ def _print_audit(email: str, limit: int) -> int:
     if store is None:
         return 2
     try:
-        records = store.with_prefix(AuditRecord, email.strip().lower() + "/", limit)
+        # Keys sort by time, so the newest are the last of the user's records.
+        records = store.with_prefix(AuditRecord, email.strip().lower() + "/", AUDIT_SCAN_LIMIT)[-limit:]
     finally:
         store.close()
     for record in records:

@@ -15,11 +15,13 @@ _SECRETS = re.compile(
     r"(?i)(bearer\s+)[^\s\"']+"
     r"|ya29\.[\w\-.]+"
     r"|eyJ[\w-]+\.[\w-]+\.[\w-]*"
+    # OAuth codes, states and our sign-in tickets in request lines (the development server logs URLs).
+    r"|(?<=[?&])((?:code|state|ticket|jwt)=)[^&\s\"']+"
 )
 
 
 def scrub(text: str) -> str:
-    return _SECRETS.sub(lambda m: (m.group(1) or "") + "[redacted]", text)
+    return _SECRETS.sub(lambda m: (m.group(1) or m.group(2) or "") + "[redacted]", text)
 
 
 class JsonFormatter(logging.Formatter):

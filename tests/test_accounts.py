@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import html
+import re
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -78,12 +80,19 @@ def sign_in_link(card: dict[str, Any]) -> dict[str, Any]:
     return found[0]
 
 
+def continue_link(start: Any) -> str:
+    """The service's authorization URL behind the start page's Continue link."""
+    assert start.status_code == 200, start.get_data(as_text=True)
+    found = re.search(r'id="continue" href="([^"]+)"', start.get_data(as_text=True))
+    assert found, "the start page has no Continue link"
+    return html.unescape(found.group(1))
+
+
 def follow_sign_in(client: FlaskClient, url: str) -> tuple[int, str, str]:
     """What the user's browser does: our start page, the service's consent page, our callback."""
     start = client.get(url.removeprefix("https://addon.test"))
-    assert start.status_code == 302, start.get_data(as_text=True)
     assert start.headers["Cache-Control"] == "no-store"
-    consent = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    consent = requests.get(continue_link(start), allow_redirects=False, timeout=5)
     assert consent.status_code in (302, 303), consent.text
     back = urlsplit(consent.headers["Location"])
     assert f"{back.scheme}://{back.netloc}" == "https://addon.test"
@@ -172,7 +181,7 @@ def test_the_callback_page_forbids_everything_but_its_own_closing_script(
     from addon.web.signin import sign_in_url
 
     start = client.get(sign_in_url(services, ALICE.sub, "zoom").removeprefix("https://addon.test"))
-    consent = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    consent = requests.get(continue_link(start), allow_redirects=False, timeout=5)
     back = urlsplit(consent.headers["Location"])
     response = client.get(f"{back.path}?{back.query}")
 
@@ -185,7 +194,7 @@ def test_the_sign_in_uses_pkce_and_our_own_redirect_uri(client: FlaskClient, ser
     from addon.web.signin import sign_in_url
 
     start = client.get(sign_in_url(services, ALICE.sub, "zoom").removeprefix("https://addon.test"))
-    query = parse_qs(urlsplit(start.headers["Location"]).query)
+    query = parse_qs(urlsplit(continue_link(start)).query)
 
     assert query["redirect_uri"] == ["https://addon.test/connect/zoom/callback"]
     assert query["code_challenge_method"] == ["S256"]
@@ -440,3 +449,31 @@ def test_the_sign_in_card_offers_jitsi_instead(caller: GoogleCaller, google: Fak
     (home,) = action_cards(response.get_json())
     assert "Jitsi Meet" in card_text(home)
     assert services.store.get(UserSettings, ALICE.sub).provider == "jitsi"
+
+
+def test_the_start_page_names_the_google_account_before_leaving(client: FlaskClient, services: Services) -> None:
+    from addon.web.signin import sign_in_url
+
+    start = client.get(sign_in_url(services, ALICE.sub, "zoom", ALICE.email).removeprefix("https://addon.test"))
+
+    assert f"for {ALICE.email}" in start.get_data(as_text=True)
+    assert "HttpOnly" in start.headers["Set-Cookie"] and "SameSite=Lax" in start.headers["Set-Cookie"]
+
+
+def test_a_callback_in_another_browser_than_the_one_that_started_is_refused(
+    app: Flask, client: FlaskClient, services: Services
+) -> None:
+    from addon.web.signin import sign_in_url
+
+    start = client.get(sign_in_url(services, ALICE.sub, "zoom").removeprefix("https://addon.test"))
+    consent = requests.get(continue_link(start), allow_redirects=False, timeout=5)
+    back = urlsplit(consent.headers["Location"])
+
+    other_browser = app.test_client()
+    response = other_browser.get(f"{back.path}?{back.query}")
+
+    assert response.status_code == 400
+    assert "another browser" in response.get_data(as_text=True)
+    assert services.store.get(ProviderGrant, ProviderGrant.id_for(ALICE.sub, "zoom")) is None
+    # The browser that started it can still finish.
+    assert client.get(f"{back.path}?{back.query}").status_code == 200

@@ -102,6 +102,7 @@ def test_the_sign_in_window_connects_the_account_and_closes_itself(
     zoom.next_login("alice@corp.example")
 
     opener = open_sign_in_window(browser, root, start_url(root))
+    browser.find_element("id", "continue").click()
     WebDriverWait(browser, 10).until(lambda b: "is connected" in b.title)
     WebDriverWait(browser, 10).until(lambda b: b.window_handles == [opener])
 
@@ -120,6 +121,7 @@ def test_a_declined_sign_in_stays_open_and_says_so(
     zoom.deny_next()
 
     opener = open_sign_in_window(browser, root, start_url(root))
+    browser.find_element("id", "continue").click()
     WebDriverWait(browser, 10).until(lambda b: "was not connected" in b.title)
 
     assert "You did not allow access" in browser.find_element("tag name", "body").text

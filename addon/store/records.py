@@ -101,6 +101,8 @@ class OAuthState(Record):
     provider: str
     key_id: str = ""
     sealed_verifier: str = ""
+    # SHA-256 of a secret held in the starting browser's cookie.
+    browser_hash: str | None = None
     used_by: str | None = None
     expires_at: datetime | None = None
 

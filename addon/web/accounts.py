@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import logging
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from html import escape
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, request
 
 from addon import scopes
 from addon.crypto import Sealed, SealError, TicketError
@@ -31,6 +33,7 @@ bp = Blueprint("accounts", __name__)
 log = logging.getLogger(__name__)
 
 STATE_TICKET = "oauth-state"
+BROWSER_COOKIE = "addon_connect"
 STATE_LIFETIME = timedelta(minutes=10)
 SAVE_PATH = "/actions/settings/save"
 DISCONNECT_PATH = "/actions/settings/disconnect"
@@ -60,6 +63,8 @@ def connect_start(provider: str) -> Response:
     if ticket.get("provider") != provider or not isinstance(ticket.get("sub"), str):
         return page("This link is not valid", "Close this window, then click Sign in on the add-on's card again.", 400)
 
+    # Bind the sign-in to this browser: the callback must come back to the browser that started it.
+    browser_secret = secrets.token_urlsafe(24)
     pkce = Pkce.new()
     state_id = secrets.token_urlsafe(24)
     sealed = found.box.seal(pkce.verifier.encode(), f"oauth-state/{state_id}")
@@ -70,6 +75,7 @@ def connect_start(provider: str) -> Response:
             provider=provider,
             key_id=sealed.key_id,
             sealed_verifier=sealed.ciphertext,
+            browser_hash=_digest(browser_secret),
             expires_at=datetime.now(UTC) + STATE_LIFETIME,
         )
     )
@@ -77,7 +83,25 @@ def connect_start(provider: str) -> Response:
         STATE_TICKET, {"sid": state_id, "provider": provider}, int(STATE_LIFETIME.total_seconds())
     )
     target = oauth.authorization_url(found.meetings.oauth_app(provider), redirect_uri(found, provider), state, pkce)
-    return no_store(redirect(target, 302))
+    # Say whose account this connects before leaving, so a link sent by someone else is not followed blindly.
+    who = str(ticket.get("email") or "your Google account")
+    response = page(
+        f"Connect {display_name(provider)}",
+        f"This connects your {display_name(provider)} account to the Meeting Scheduler add-on for {who}. "
+        "Continue only if that is you.",
+        200,
+        link=(f"Continue to {display_name(provider)}", target),
+    )
+    response.set_cookie(
+        BROWSER_COOKIE,
+        browser_secret,
+        max_age=int(STATE_LIFETIME.total_seconds()),
+        path="/connect/",
+        secure=not found.settings.development,
+        httponly=True,
+        samesite="Lax",  # sent on the service's top-level redirect back to us
+    )
+    return response
 
 
 @bp.get("/connect/<provider>/callback")
@@ -91,6 +115,14 @@ def connect_callback(provider: str) -> Response:
         claims = found.box.open_ticket(STATE_TICKET, request.args.get("state", ""))
     except TicketError:
         return page("Sign-in expired", "Close this window, then click Sign in on the add-on's card again.", 400)
+    pending = found.store.get(OAuthState, str(claims.get("sid", "")))
+    cookie = request.cookies.get(BROWSER_COOKIE, "")
+    if pending is not None and not hmac.compare_digest(pending.browser_hash or "", _digest(cookie)):
+        return page(
+            "Sign-in started elsewhere",
+            "This sign-in was started in another browser. Close this window and click Sign in on the card again.",
+            400,
+        )
     state = consume_state(found, str(claims.get("sid", "")))
     if state is None or state.provider != provider or claims.get("provider") != provider:
         return page("Sign-in already used", "Close this window, then click Sign in on the add-on's card again.", 400)
@@ -115,7 +147,9 @@ def connect_callback(provider: str) -> Response:
         return page(f"{name} did not finish the sign-in", "Close this window and try again in a few minutes.", 502)
     found.meetings.grants.save(state.user_id, provider, tokens)
     choose_provider(found, state.user_id, provider)
-    return page(f"{name} is connected", "You can close this window and go back to Gmail or Calendar.", 200, close=True)
+    done = page(f"{name} is connected", "You can close this window and go back to Gmail or Calendar.", 200, close=True)
+    done.delete_cookie(BROWSER_COOKIE, path="/connect/")
+    return done
 
 
 def redirect_uri(found: Services, provider: str) -> str:
@@ -150,16 +184,24 @@ def choose_provider(found: Services, user_id: str, provider: str) -> None:
 
 
 # CSP: nothing loads; the one inline script (closing the window) is allowed by its nonce.
-def page(title: str, message: str, status: int, close: bool = False) -> Response:
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def page(title: str, message: str, status: int, close: bool = False, link: tuple[str, str] | None = None) -> Response:
     nonce = secrets.token_urlsafe(16)
-    script = f'<script nonce="{nonce}">setTimeout(function () {{ window.close(); }}, 1500);</script>' if close else ""
+    extra = f'<script nonce="{nonce}">setTimeout(function () {{ window.close(); }}, 1500);</script>' if close else ""
+    if link is not None:
+        label, url = link
+        extra += f'<p><a id="continue" href="{escape(url, quote=True)}">{escape(label)}</a></p>'
+
     body = (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#202124}"
         "h1{font-size:1.4rem}</style></head>"
-        f"<body><h1>{escape(title)}</h1><p>{escape(message)}</p>{script}</body></html>"
+        f"<body><h1>{escape(title)}</h1><p>{escape(message)}</p>{extra}</body></html>"
     )
     response = Response(body, status=status, mimetype="text/html")
     response.headers["Content-Security-Policy"] = (
@@ -274,7 +316,8 @@ def settings_view(req: AddonRequest) -> Json:
     choices = []
     for provider in defaults.allowed_providers:
         state = meetings.connection(req.user.sub, provider).state
-        url = sign_in_url(req.services, req.user.sub, provider) if state in ("missing", "revoked") else None
+        needs_sign_in = state in ("missing", "revoked")
+        url = sign_in_url(req.services, req.user.sub, provider, req.user.email) if needs_sign_in else None
         choices.append(ServiceChoice(provider, display_name(provider), state, url))
     base = req.services.settings.base_url
     return settings_card(

@@ -144,7 +144,8 @@ def google_request(
             except BadEvent as error:
                 return _json({"error": str(error)}, 400)
             except (NotConnected, GrantRevoked) as error:
-                prompt = connect_prompt(found, user.sub, error.provider, revoked=isinstance(error, GrantRevoked))
+                revoked = isinstance(error, GrantRevoked)
+                prompt = connect_prompt(found, user.sub, error.provider, revoked=revoked, email=user.email)
                 if answer == "push" and prompt.get("name") == "connect":
                     return jsonify(custom_authorization_prompt(prompt))
                 return jsonify(wrap(prompt))

@@ -18,19 +18,20 @@ USE_PROVIDER_PATH = "/actions/use-provider"
 SETTINGS_PATH = "/actions/settings"
 
 
-def sign_in_url(services: Services, user_id: str, provider: str) -> str:
+def sign_in_url(services: Services, user_id: str, provider: str, email: str | None = None) -> str:
     """Our own start URL, carrying a signed ticket that says which Google user is connecting."""
-    ticket = services.box.sign_ticket(CONNECT_TICKET, {"sub": user_id, "provider": provider}, TICKET_SECONDS)
+    claims = {"sub": user_id, "provider": provider, **({"email": email} if email else {})}
+    ticket = services.box.sign_ticket(CONNECT_TICKET, claims, TICKET_SECONDS)
     return f"{services.settings.base_url}/connect/{quote(provider, safe='')}/start?ticket={ticket}"
 
 
-def connect_prompt(services: Services, user_id: str, provider: str, revoked: bool) -> Json:
+def connect_prompt(services: Services, user_id: str, provider: str, revoked: bool, email: str | None = None) -> Json:
     """The card asking the user to (re)connect `provider`, or a problem card if it is not offered here."""
     if not services.meetings.needs_account(provider):
         return problems.service_not_offered(display_name(provider))
     return connect_card(
         display_name(provider),
-        sign_in_url(services, user_id, provider),
+        sign_in_url(services, user_id, provider, email),
         revoked=revoked,
         use_jitsi_url=services.settings.base_url + USE_PROVIDER_PATH,
     )

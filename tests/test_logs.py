@@ -1,0 +1,37 @@
+"""Logs are JSON lines Cloud Logging reads, and no token, code or ticket survives into them."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from addon.logs import JsonFormatter, scrub
+
+
+@pytest.mark.parametrize(
+    ("line", "secret"),
+    [
+        ("Authorization: Bearer abc.def-123", "abc.def-123"),
+        ("token ya29.a0AfH6SMB-secret", "ya29.a0AfH6SMB-secret"),
+        ("jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "eyJzdWIiOiIxIn0"),
+        ('"GET /connect/zoom/callback?code=4/0AX-secret&state=s.t HTTP/1.1" 200', "4/0AX-secret"),
+        ("GET /connect/zoom/start?ticket=eyJzdWIi.sig HTTP/1.1", "eyJzdWIi.sig"),
+        ("https://video.corp.example/room?jwt=e30.e30.sig", "e30.e30.sig"),
+    ],
+)
+def test_secrets_are_scrubbed_from_every_line(line: str, secret: str) -> None:
+    assert secret not in scrub(line)
+    assert "[redacted]" in scrub(line)
+
+
+def test_a_record_is_one_json_object_with_severity_message_and_audit() -> None:
+    record = logging.LogRecord("addon.scheduling", logging.INFO, __file__, 1, "meeting %s", ("create",), None)
+    record.audit = {"user_email": "alice@corp.example", "meeting_id": "123"}
+
+    entry = json.loads(JsonFormatter().format(record))
+
+    assert entry["severity"] == "INFO"
+    assert entry["message"] == "meeting create"
+    assert entry["audit"]["meeting_id"] == "123"
