@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -218,6 +220,19 @@ def test_a_chosen_template_is_used_for_new_meetings(
 # The directory as a source of Webex sites ----------------------------------------------------
 
 
+@contextmanager
+def app_with(settings: Settings, google: FakeGoogle) -> Iterator[tuple[GoogleCaller, Services]]:
+    """An app of its own, for settings the shared fixture does not have."""
+    from addon import create_app
+
+    app = create_app(settings)
+    found: Services = app.extensions["addon"]
+    try:
+        yield GoogleCaller(app.test_client(), google, settings), found
+    finally:
+        found.close()
+
+
 @pytest.fixture
 def directory_settings(settings: Settings) -> Settings:
     import dataclasses
@@ -228,12 +243,9 @@ def directory_settings(settings: Settings) -> Settings:
 def test_the_webex_site_comes_from_the_users_directory_record(
     directory_settings: Settings, google: FakeGoogle, zoom: FakeZoom, webex: FakeWebex
 ) -> None:
-    from addon import create_app, scopes
+    from addon import scopes
 
-    app = create_app(directory_settings)
-    found: Services = app.extensions["addon"]
-    try:
-        caller = GoogleCaller(app.test_client(), google, directory_settings)
+    with app_with(directory_settings, google) as (caller, found):
         use(found, "webex", zoom, webex)
         google.state.directory[ALICE.email] = {"Webex": {"SiteURL": "https://acme.webex.com/"}}
         arrange_event(google)
@@ -241,8 +253,6 @@ def test_the_webex_site_comes_from_the_users_directory_record(
         body["authorizationEventObject"]["authorizedScopes"].append(scopes.DIRECTORY_USER_READONLY)
 
         assert caller.post("/actions/add-meeting", body).status_code == 200
-    finally:
-        found.close()
 
     (create,) = webex.requests_to("POST", "/v1/meetings")
     assert create.get_json()["siteUrl"] == "acme.webex.com"
@@ -252,19 +262,12 @@ def test_the_webex_site_comes_from_the_users_directory_record(
 def test_without_the_directory_scope_the_directory_is_not_read(
     directory_settings: Settings, google: FakeGoogle, zoom: FakeZoom, webex: FakeWebex
 ) -> None:
-    from addon import create_app
-
-    app = create_app(directory_settings)
-    found: Services = app.extensions["addon"]
-    try:
-        caller = GoogleCaller(app.test_client(), google, directory_settings)
+    with app_with(directory_settings, google) as (caller, found):
         use(found, "webex", zoom, webex)
         google.state.directory[ALICE.email] = {"Webex": {"SiteURL": "acme.webex.com"}}
         arrange_event(google)
 
         assert event_action(caller, "/actions/add-meeting").status_code == 200
-    finally:
-        found.close()
 
     assert google.requests_to("/admin/directory/") == []
     (create,) = webex.requests_to("POST", "/v1/meetings")

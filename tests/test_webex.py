@@ -23,50 +23,12 @@ from addon.meetings.model import (
 )
 from addon.meetings.oauth import OAuthApp, Pkce
 from addon.meetings.webex import WebexProvider, integration_tag, webex_oauth_app
-from tests.fakes.webex import FakeWebex, running_fake_webex
+from tests.fakes.credentials import TokenCredentials
+from tests.fakes.webex import FakeWebex
 
 ALICE = "alice@corp.example"
 REDIRECT_URI = "https://addon.test/oauth/webex/callback"
 KEY = "alice@corp.example/primary/evt_abc123"
-
-
-class WebexGrant:
-    """The Credentials a provider uses: tokens from the fake, renewed through the real oauth.refresh."""
-
-    def __init__(self, app: OAuthApp, tokens: dict) -> None:
-        self.app = app
-        self.access = tokens["access_token"]
-        self.refresh = tokens["refresh_token"]
-        self.revoked: list[str] = []
-
-    def access_token(self) -> str:
-        return self.access
-
-    def refreshed_token(self, rejected: str) -> str:
-        if self.access != rejected:
-            return self.access
-        try:
-            fresh = oauth.refresh(self.app, self.refresh)
-        except GrantRevoked as error:
-            self.mark_revoked(error.message)
-            raise
-        self.access, self.refresh = fresh.access_token, fresh.refresh_token or self.refresh
-        return self.access
-
-    def mark_revoked(self, reason: str) -> None:
-        self.revoked.append(reason)
-
-
-@pytest.fixture(scope="session")
-def webex_server() -> Iterator[FakeWebex]:
-    with running_fake_webex() as fake:
-        yield fake
-
-
-@pytest.fixture
-def webex(webex_server: FakeWebex) -> FakeWebex:
-    webex_server.reset()
-    return webex_server
 
 
 @pytest.fixture
@@ -75,8 +37,8 @@ def oauth_app(webex: FakeWebex) -> OAuthApp:
 
 
 @pytest.fixture
-def grant(webex: FakeWebex, oauth_app: OAuthApp) -> WebexGrant:
-    return WebexGrant(oauth_app, webex.connect(ALICE))
+def grant(webex: FakeWebex, oauth_app: OAuthApp) -> TokenCredentials:
+    return TokenCredentials(oauth_app, webex.connect(ALICE))
 
 
 @pytest.fixture
@@ -87,7 +49,7 @@ def webex_client(webex: FakeWebex) -> Iterator[ServiceClient]:
 
 
 @pytest.fixture
-def provider(webex_client: ServiceClient, grant: WebexGrant) -> WebexProvider:
+def provider(webex_client: ServiceClient, grant: TokenCredentials) -> WebexProvider:
     return WebexProvider(webex_client, grant)
 
 
@@ -277,7 +239,7 @@ def test_the_users_default_site_is_used_when_none_is_configured(webex: FakeWebex
 
 
 def test_a_configured_site_is_used_without_asking(
-    webex: FakeWebex, webex_client: ServiceClient, grant: WebexGrant
+    webex: FakeWebex, webex_client: ServiceClient, grant: TokenCredentials
 ) -> None:
     provider = WebexProvider(webex_client, grant, site_url="corp-events.webex.com")
 
@@ -383,7 +345,7 @@ def test_reads_survive_two_503s(webex: FakeWebex, provider: WebexProvider) -> No
 
 @pytest.mark.parametrize("rotate", [False, True], ids=["same-refresh-token", "rotated-refresh-token"])
 def test_an_expired_access_token_is_refreshed_once(
-    webex: FakeWebex, provider: WebexProvider, grant: WebexGrant, rotate: bool
+    webex: FakeWebex, provider: WebexProvider, grant: TokenCredentials, rotate: bool
 ) -> None:
     webex.rotate_refresh_tokens = rotate
     webex.expire_access_tokens()
@@ -397,7 +359,7 @@ def test_an_expired_access_token_is_refreshed_once(
     assert grant.revoked == []
 
 
-def test_a_revoked_user_must_reconnect(webex: FakeWebex, provider: WebexProvider, grant: WebexGrant) -> None:
+def test_a_revoked_user_must_reconnect(webex: FakeWebex, provider: WebexProvider, grant: TokenCredentials) -> None:
     webex.revoke_user(ALICE)
 
     with pytest.raises(GrantRevoked):
@@ -408,7 +370,7 @@ def test_a_revoked_user_must_reconnect(webex: FakeWebex, provider: WebexProvider
 
 
 def test_a_token_refused_even_after_refresh_marks_the_grant_revoked(
-    webex: FakeWebex, provider: WebexProvider, grant: WebexGrant
+    webex: FakeWebex, provider: WebexProvider, grant: TokenCredentials
 ) -> None:
     webex.fail("/v1/meetings", 401, times=2)
 
@@ -455,7 +417,7 @@ def test_connecting_with_pkce_gives_tokens_that_schedule(
     assert query["state"] == ["st-123"]
     assert tokens.refresh_token
     assert tokens.access_expires_at > datetime.now(UTC) + timedelta(days=13)
-    grant = WebexGrant(oauth_app, {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token})
+    grant = TokenCredentials(oauth_app, {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token})
     meeting = WebexProvider(webex_client, grant).create(a_spec(), KEY)
     assert webex.meetings[meeting.meeting_id].data["hostEmail"] == "erin@corp.example"
 

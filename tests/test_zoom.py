@@ -26,52 +26,13 @@ from addon.meetings.model import (
 )
 from addon.meetings.oauth import OAuthApp, Pkce
 from addon.meetings.zoom import ZoomProvider, agenda_marker, zoom_oauth_app
-from tests.fakes.zoom import FakeZoom, running_fake_zoom
+from tests.fakes.credentials import TokenCredentials
+from tests.fakes.zoom import FakeZoom
 
 ALICE = "alice@corp.example"
 REDIRECT_URI = "https://addon.test/oauth/zoom/callback"
 KEY = "alice@corp.example/primary/evt_abc123"
 LATER = datetime.now(UTC).year + 2
-
-
-class ZoomGrant:
-    """The Credentials a provider uses: tokens from the fake, renewed through the real oauth.refresh."""
-
-    def __init__(self, app: OAuthApp, tokens: dict) -> None:
-        self.app = app
-        self.access = tokens["access_token"]
-        self.refresh = tokens["refresh_token"]
-        self.revoked: list[str] = []
-
-    def access_token(self) -> str:
-        return self.access
-
-    def refreshed_token(self, rejected: str) -> str:
-        if self.access != rejected:
-            return self.access
-        try:
-            fresh = oauth.refresh(self.app, self.refresh)
-        except GrantRevoked as error:
-            self.mark_revoked(error.message)
-            raise
-        # Zoom rotates refresh tokens: only the newest one works from now on.
-        self.access, self.refresh = fresh.access_token, fresh.refresh_token or self.refresh
-        return self.access
-
-    def mark_revoked(self, reason: str) -> None:
-        self.revoked.append(reason)
-
-
-@pytest.fixture(scope="session")
-def zoom_server() -> Iterator[FakeZoom]:
-    with running_fake_zoom() as fake:
-        yield fake
-
-
-@pytest.fixture
-def zoom(zoom_server: FakeZoom) -> FakeZoom:
-    zoom_server.reset()
-    return zoom_server
 
 
 @pytest.fixture
@@ -80,8 +41,8 @@ def oauth_app(zoom: FakeZoom) -> OAuthApp:
 
 
 @pytest.fixture
-def grant(zoom: FakeZoom, oauth_app: OAuthApp) -> ZoomGrant:
-    return ZoomGrant(oauth_app, zoom.connect(ALICE))
+def grant(zoom: FakeZoom, oauth_app: OAuthApp) -> TokenCredentials:
+    return TokenCredentials(oauth_app, zoom.connect(ALICE))
 
 
 @pytest.fixture
@@ -92,7 +53,7 @@ def zoom_client(zoom: FakeZoom) -> Iterator[ServiceClient]:
 
 
 @pytest.fixture
-def provider(zoom_client: ServiceClient, grant: ZoomGrant) -> ZoomProvider:
+def provider(zoom_client: ServiceClient, grant: TokenCredentials) -> ZoomProvider:
     return ZoomProvider(zoom_client, grant)
 
 
@@ -478,7 +439,7 @@ def test_reads_survive_a_503(zoom: FakeZoom, provider: ZoomProvider) -> None:
 
 
 def test_an_expired_access_token_is_refreshed_once_and_the_rotated_token_kept(
-    zoom: FakeZoom, provider: ZoomProvider, grant: ZoomGrant, oauth_app: OAuthApp
+    zoom: FakeZoom, provider: ZoomProvider, grant: TokenCredentials, oauth_app: OAuthApp
 ) -> None:
     first_refresh_token = grant.refresh
     zoom.expire_access_tokens()
@@ -495,7 +456,7 @@ def test_an_expired_access_token_is_refreshed_once_and_the_rotated_token_kept(
     assert grant.revoked == []
 
 
-def test_a_revoked_user_must_reconnect(zoom: FakeZoom, provider: ZoomProvider, grant: ZoomGrant) -> None:
+def test_a_revoked_user_must_reconnect(zoom: FakeZoom, provider: ZoomProvider, grant: TokenCredentials) -> None:
     zoom.revoke_user(ALICE)
 
     with pytest.raises(GrantRevoked):
@@ -505,7 +466,7 @@ def test_a_revoked_user_must_reconnect(zoom: FakeZoom, provider: ZoomProvider, g
     assert zoom.meetings == {}
 
 
-def test_a_user_deleted_on_zoom_must_reconnect(zoom: FakeZoom, provider: ZoomProvider, grant: ZoomGrant) -> None:
+def test_a_user_deleted_on_zoom_must_reconnect(zoom: FakeZoom, provider: ZoomProvider, grant: TokenCredentials) -> None:
     meeting = provider.create(a_spec(), KEY)
     zoom.delete_user_on_zoom(ALICE)
 
@@ -522,7 +483,7 @@ def test_a_user_deleted_on_zoom_must_reconnect(zoom: FakeZoom, provider: ZoomPro
 
 
 def test_a_token_refused_even_after_refresh_marks_the_grant_revoked(
-    zoom: FakeZoom, provider: ZoomProvider, grant: ZoomGrant
+    zoom: FakeZoom, provider: ZoomProvider, grant: TokenCredentials
 ) -> None:
     zoom.fail("/v2/users/me/meetings", 401, times=2, body={"code": 124, "message": "Invalid access token."})
 
@@ -574,7 +535,7 @@ def test_connecting_with_pkce_gives_tokens_that_schedule(
     assert tokens.refresh_token
     now = datetime.now(UTC)
     assert now + timedelta(minutes=55) < tokens.access_expires_at <= now + timedelta(hours=1)
-    grant = ZoomGrant(oauth_app, {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token})
+    grant = TokenCredentials(oauth_app, {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token})
     meeting = ZoomProvider(zoom_client, grant).create(a_spec(), KEY)
     assert zoom.meetings[meeting.meeting_id].host == "erin@corp.example"
 
@@ -605,7 +566,7 @@ def test_a_user_who_declines_comes_back_with_access_denied(zoom: FakeZoom, oauth
     assert query == {"error": ["access_denied"], "state": ["st-9"]}
 
 
-def test_a_wrong_client_secret_is_the_installs_fault_not_the_users(zoom: FakeZoom, grant: ZoomGrant) -> None:
+def test_a_wrong_client_secret_is_the_installs_fault_not_the_users(zoom: FakeZoom, grant: TokenCredentials) -> None:
     wrong = zoom_oauth_app(zoom.oauth_base, zoom.client_id, "not-the-secret")
 
     with pytest.raises(ServiceUnavailable):
@@ -615,7 +576,7 @@ def test_a_wrong_client_secret_is_the_installs_fault_not_the_users(zoom: FakeZoo
 
 
 def test_connecting_again_ends_the_earlier_grant(
-    zoom: FakeZoom, oauth_app: OAuthApp, provider: ZoomProvider, grant: ZoomGrant
+    zoom: FakeZoom, oauth_app: OAuthApp, provider: ZoomProvider, grant: TokenCredentials
 ) -> None:
     pkce = Pkce.new()
     oauth.exchange_code(oauth_app, authorize(oauth_app, pkce)["code"][0], pkce, REDIRECT_URI)
@@ -626,7 +587,9 @@ def test_connecting_again_ends_the_earlier_grant(
     assert grant.revoked == ["Invalid Token!"]
 
 
-def test_revoking_ends_the_grant(zoom: FakeZoom, oauth_app: OAuthApp, provider: ZoomProvider, grant: ZoomGrant) -> None:
+def test_revoking_ends_the_grant(
+    zoom: FakeZoom, oauth_app: OAuthApp, provider: ZoomProvider, grant: TokenCredentials
+) -> None:
     assert oauth.revoke(oauth_app, grant.refresh) is True
 
     with pytest.raises(GrantRevoked):

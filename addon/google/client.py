@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
-import threading
 import time
 from collections.abc import Mapping
 
@@ -15,6 +13,8 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import Resource, build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpRequest
+
+from addon.outbound import PerThread, pause_before_retry
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,7 @@ class GoogleApis:
         self.gmail_messages = self.gmail.users().messages()
         self.calendar_events = self.calendar.events()
         self.directory_users = self.directory.users()
-        self._connections = threading.local()
-        self._pools: list[httplib2.Http] = []
-        self._pools_lock = threading.Lock()
+        self._connections = PerThread(self._new_http)
 
     def execute(self, request: HttpRequest, token: str, headers: Mapping[str, str] | None = None) -> dict:
         """Run a request as the user whose OAuth token is given; map failures to GoogleApiError."""
@@ -106,32 +104,19 @@ class GoogleApis:
         httplib2.Http is not thread-safe, so threads never share one; reusing it within a thread
         keeps the TLS context and the open connection (a new Http costs 25-35 ms of CPU over TLS).
         """
-        http = getattr(self._connections, "http", None)
-        if http is None:
-            http = httplib2.Http(timeout=self.timeout_seconds)
-            http.follow_redirects = False
-            self._connections.http = http
-            with self._pools_lock:
-                self._pools.append(http)
-        return google_auth_httplib2.AuthorizedHttp(Credentials(token=token), http=http)
+        return google_auth_httplib2.AuthorizedHttp(Credentials(token=token), http=self._connections.get())
+
+    def _new_http(self) -> httplib2.Http:
+        http = httplib2.Http(timeout=self.timeout_seconds)
+        http.follow_redirects = False
+        return http
 
     def close(self) -> None:
         """Close every thread's open connections (at shutdown, when no call is running)."""
-        with self._pools_lock:
-            for http in self._pools:
-                http.close()
-            self._pools.clear()
-        self._connections = threading.local()
+        self._connections.close()
 
     def _pause(self, attempt: int, deadline: float) -> bool:
-        """Sleep before the next attempt; False when no attempt or time is left for one."""
-        if attempt >= self.retries:
-            return False
-        delay = 0.2 * 2**attempt * (0.5 + random.random())  # noqa: S311 - jitter, not a secret
-        if time.monotonic() + delay + self.timeout_seconds > deadline:
-            return False
-        time.sleep(delay)
-        return True
+        return pause_before_retry(attempt, self.retries, deadline, self.timeout_seconds)
 
 
 def _build(name: str, version: str, endpoint: str | None) -> Resource:

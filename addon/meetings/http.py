@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from addon.meetings.model import (
     RateLimited,
     ServiceUnavailable,
 )
+from addon.outbound import PerThread, pause_before_retry
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +70,7 @@ class ServiceClient:
         self.timeout_seconds = timeout_seconds
         self.retries = retries
         self.budget_seconds = budget_seconds
-        self._sessions = threading.local()
-        self._all_sessions: list[requests.Session] = []
-        self._all_sessions_lock = threading.Lock()
+        self._sessions = PerThread(_new_session)
 
     def call(
         self,
@@ -133,11 +130,7 @@ class ServiceClient:
 
     def close(self) -> None:
         """Close every thread's connections (at shutdown, when no call is running)."""
-        with self._all_sessions_lock:
-            for session in self._all_sessions:
-                session.close()
-            self._all_sessions.clear()
-        self._sessions = threading.local()
+        self._sessions.close()
 
     def _error(self, status: int, body: dict[str, Any]) -> Exception:
         message = service_message(body) or f"HTTP {status}"
@@ -151,23 +144,16 @@ class ServiceClient:
 
     def _session(self) -> requests.Session:
         # requests.Session is not documented as thread-safe; each thread keeps its own connections.
-        session = getattr(self._sessions, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = False  # no proxy or .netrc credentials picked up from the environment
-            self._sessions.session = session
-            with self._all_sessions_lock:
-                self._all_sessions.append(session)
-        return session
+        return self._sessions.get()
 
     def _pause(self, attempt: int, deadline: float, at_least: float = 0.0) -> bool:
-        if attempt >= self.retries:
-            return False
-        delay = max(at_least, 0.2 * 2**attempt * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
-        if time.monotonic() + delay + self.timeout_seconds > deadline:
-            return False
-        time.sleep(delay)
-        return True
+        return pause_before_retry(attempt, self.retries, deadline, self.timeout_seconds, at_least)
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no proxy or .netrc credentials picked up from the environment
+    return session
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Blueprint
@@ -9,7 +10,7 @@ from flask import Blueprint
 from addon import scopes
 from addon.events import BadEvent, FormValue
 from addon.meetings.catalog import display_name
-from addon.scheduling import EmailMeetingRequest, InvalidRequest, SchedulingError
+from addon.scheduling import EmailMeetingRequest, InvalidRequest, Scheduler, SchedulingError
 from addon.web.calendar import event_details, open_event_ids
 from addon.web.context import scheduler
 from addon.web.gmail import SCHEDULE_PATH, participants, read_open_message
@@ -93,35 +94,38 @@ def _form_again(req: AddonRequest, request: EmailMeetingRequest, field: str | No
 @bp.post(ADD_PATH)
 @google_request(scopes.CALENDAR_EVENT, answer="update")
 def add_meeting(req: AddonRequest) -> Notified:
-    calendar_id, event_id = open_event_ids(req)
-    planner = scheduler(req)
-    try:
+    def add(planner: Scheduler, calendar_id: str, event_id: str) -> str:
         done = planner.add_to_event(calendar_id, event_id)
-        notice = f"{display_name(done.link.provider)} meeting added to the event"
-    except SchedulingError as error:
-        notice = error.message
-    return Notified(event_details(req), notice)
+        return f"{display_name(done.link.provider)} meeting added to the event"
+
+    return on_open_event(req, add)
 
 
 @bp.post(UPDATE_PATH)
 @google_request(scopes.CALENDAR_EVENT, answer="update")
 def update_meeting(req: AddonRequest) -> Notified:
-    calendar_id, event_id = open_event_ids(req)
-    try:
-        done = scheduler(req).update_meeting(calendar_id, event_id)
-        notice = f"{display_name(done.link.provider)} meeting updated"
-    except SchedulingError as error:
-        notice = error.message
-    return Notified(event_details(req), notice)
+    def update(planner: Scheduler, calendar_id: str, event_id: str) -> str:
+        done = planner.update_meeting(calendar_id, event_id)
+        return f"{display_name(done.link.provider)} meeting updated"
+
+    return on_open_event(req, update)
 
 
 @bp.post(REMOVE_PATH)
 @google_request(scopes.CALENDAR_EVENT, answer="update")
 def remove_meeting(req: AddonRequest) -> Notified:
+    def remove(planner: Scheduler, calendar_id: str, event_id: str) -> str:
+        planner.remove_from_event(calendar_id, event_id)
+        return "Meeting removed from the event and deleted"
+
+    return on_open_event(req, remove)
+
+
+def on_open_event(req: AddonRequest, act: Callable[[Scheduler, str, str], str]) -> Notified:
+    """Run a use case on the open event; the event card comes back with what happened as a notification."""
     calendar_id, event_id = open_event_ids(req)
     try:
-        scheduler(req).remove_from_event(calendar_id, event_id)
-        notice = "Meeting removed from the event and deleted"
+        notice = act(scheduler(req), calendar_id, event_id)
     except SchedulingError as error:
         notice = error.message
     return Notified(event_details(req), notice)

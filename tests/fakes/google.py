@@ -6,7 +6,6 @@ format=metadata for a metadata-scoped read; and it can be told to fail or stall.
 
 from __future__ import annotations
 
-import json
 import re
 import ssl
 import threading
@@ -20,7 +19,7 @@ from urllib.parse import unquote
 
 from werkzeug.wrappers import Request, Response
 
-from tests.fakes.http_server import WsgiServer
+from tests.fakes.http_server import ServedFake, json_response
 from tests.fakes.identity import SigningKey
 
 
@@ -61,7 +60,7 @@ class FakeGoogleState:
     directory: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
 
 
-class FakeGoogle:
+class FakeGoogle(ServedFake):
     """Gmail messages.get, Calendar events.get and the OAuth2 certs endpoint."""
 
     def __init__(self) -> None:
@@ -69,8 +68,7 @@ class FakeGoogle:
         self.extra_keys: list[SigningKey] = []
         self.state = FakeGoogleState()
         self._lock = threading.Lock()
-        self._server = WsgiServer(self._wsgi)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        super().__init__()
 
     @property
     def certs_url(self) -> str:
@@ -80,13 +78,6 @@ class FakeGoogle:
         """Serve https instead of http (call before start)."""
         self._server.use_tls(context)
         self.url = self.url.replace("http://", "https://", 1)
-
-    def start(self) -> FakeGoogle:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
 
     def reset(self) -> None:
         with self._lock:
@@ -178,13 +169,13 @@ class FakeGoogle:
         if request.args.get("projection") == "custom":
             wanted = set(request.args.get("customFieldMask", "").split(","))
             answer["customSchemas"] = {k: v for k, v in record.items() if k in wanted}
-        return _json(answer)
+        return json_response(answer)
 
     def _list_events(self, calendar_id: str) -> Response:
         """events.list, as far as the add-on uses it: the calendar's own time zone."""
         zone = self.state.calendar_zones.get(calendar_id, "UTC")
         items = [e for (calendar, _), e in self.state.events.items() if calendar == calendar_id]
-        return _json({"kind": "calendar#events", "timeZone": zone, "items": items[:1]})
+        return json_response({"kind": "calendar#events", "timeZone": zone, "items": items[:1]})
 
     def _insert_event(self, request: Request, calendar_id: str) -> Response:
         body = request.get_json(silent=True)
@@ -207,7 +198,7 @@ class FakeGoogle:
                 "organizer": {"email": calendar_id, "self": True},
             }
             self.state.events[(calendar_id, event_id)] = event
-        return _json({"kind": "calendar#event", "status": "confirmed", **event})
+        return json_response({"kind": "calendar#event", "status": "confirmed", **event})
 
     def _patch_event(self, request: Request, calendar_id: str, event_id: str) -> Response:
         body = request.get_json(silent=True)
@@ -222,7 +213,7 @@ class FakeGoogle:
                 return _error(404, "Not Found", "notFound")
             merged = _merge(event, _without_conference_unless_versioned(request, body))
             self.state.events[(calendar_id, event_id)] = merged
-        return _json({"kind": "calendar#event", "status": "confirmed", **merged})
+        return json_response({"kind": "calendar#event", "status": "confirmed", **merged})
 
     def _conference_problem(self, request: Request, body: dict[str, Any]) -> Response | None:
         """Third-party conferences: Calendar accepts `addOn` solutions only from add-ons allowed to make them."""
@@ -240,7 +231,7 @@ class FakeGoogle:
         if self.state.certs_status != 200:
             return _error(self.state.certs_status, "unavailable", "backendError")
         keys = {k.kid: k.certificate_pem for k in (self.key, *self.extra_keys)}
-        response = _json(keys)
+        response = json_response(keys)
         response.headers["Cache-Control"] = f"public, max-age={self.state.certs_max_age}, must-revalidate, no-transform"
         return response
 
@@ -253,7 +244,7 @@ class FakeGoogle:
                     if failure.times <= 0:
                         failures.pop(0)
                     body = failure.body or _error_body(failure.status, "scripted failure", "backendError")
-                    return _json(body, failure.status), failure.applied
+                    return json_response(body, failure.status), failure.applied
         return None
 
     def _authorized(self, request: Request) -> Response | None:
@@ -273,7 +264,7 @@ class FakeGoogle:
             return _error(403, "Metadata scope doesn't allow format FULL", "forbidden")
         wanted = {h.lower() for h in request.args.getlist("metadataHeaders")}
         headers = [{"name": n, "value": v} for n, v in message.headers if not wanted or n.lower() in wanted]
-        return _json(
+        return json_response(
             {
                 "id": message_id,
                 "threadId": "thread-" + message_id,
@@ -288,7 +279,7 @@ class FakeGoogle:
         event = self.state.events.get((calendar_id, event_id))
         if event is None:
             return _error(404, "Not Found", "notFound")
-        return _json({"kind": "calendar#event", "status": "confirmed", **event})
+        return json_response({"kind": "calendar#event", "status": "confirmed", **event})
 
 
 def _without_conference_unless_versioned(request: Request, body: dict[str, Any]) -> dict[str, Any]:
@@ -316,11 +307,7 @@ def _error_body(status: int, message: str, reason: str) -> dict[str, Any]:
 
 
 def _error(status: int, message: str, reason: str) -> Response:
-    return _json(_error_body(status, message, reason), status)
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
+    return json_response(_error_body(status, message, reason), status)
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""A threaded HTTP/1.1 server for the fakes' WSGI apps that keeps connections open, as Google's APIs do.
+"""A threaded HTTP/1.1 server for the fakes' WSGI apps that keeps connections open, as Google's APIs do,
+and what every fake served on it shares: `url`, `start` and `stop`, and JSON answers.
 
 Werkzeug's development server closes every connection, which would make each call from the add-on pay
 for a new TCP (and TLS) connection that production never pays for.
@@ -7,13 +8,16 @@ for a new TCP (and TLS) connection that production never pays for.
 from __future__ import annotations
 
 import io
+import json
 import ssl
 import sys
 import threading
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import unquote_to_bytes
+
+from werkzeug.wrappers import Response
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -112,3 +116,25 @@ class WsgiServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+class ServedFake:
+    """A fake answering from its `_wsgi` over HTTP on 127.0.0.1, at `url` once started."""
+
+    def __init__(self) -> None:
+        self._server = WsgiServer(self._wsgi)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def _wsgi(self, environ: dict, start_response: Any) -> Any:
+        raise NotImplementedError
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")

@@ -10,12 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import secrets
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -24,7 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from werkzeug.wrappers import Request, Response
 
-from tests.fakes.http_server import WsgiServer
+from tests.fakes.http_server import json_response
+from tests.fakes.scripting import ScriptedFake, ScriptedState
 
 DEFAULT_USER = "alice@corp.example"
 GRANTED_SCOPES = frozenset(
@@ -54,23 +51,6 @@ class Refused(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-@dataclass
-class Failure:
-    status: int
-    times: int
-    method: str | None
-    headers: dict[str, str]
-    body: dict[str, Any] | None
-    applied: bool
-
-
-@dataclass
-class Stall:
-    seconds: float
-    method: str | None
-    times: int | None
 
 
 @dataclass
@@ -112,15 +92,12 @@ def default_sites() -> list[dict[str, Any]]:
 
 
 @dataclass
-class FakeWebexState:
+class FakeWebexState(ScriptedState):
     meetings: dict[str, FakeMeeting] = field(default_factory=dict)
     codes: dict[str, AuthCode] = field(default_factory=dict)
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     sites: list[dict[str, Any]] = field(default_factory=default_sites)
-    failures: list[tuple[str, Failure]] = field(default_factory=list)
-    stalls: list[tuple[str, Stall]] = field(default_factory=list)
-    requests: list[Request] = field(default_factory=list)
     # (recipient, what): the emails Webex itself would have sent.
     emails_sent: list[tuple[str, str]] = field(default_factory=list)
     next_login: str | None = None
@@ -129,7 +106,7 @@ class FakeWebexState:
     refreshes: int = 0
 
 
-class FakeWebex:
+class FakeWebex(ScriptedFake):
     """Webex's /authorize and /access_token, /meetingPreferences/sites and /meetings, under /v1."""
 
     def __init__(
@@ -143,19 +120,11 @@ class FakeWebex:
         self.redirect_uris = redirect_uris  # None: any redirect URI is registered
         self.state = FakeWebexState()
         self._lock = threading.RLock()
-        self._server = WsgiServer(self._wsgi)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        super().__init__()
 
     @property
     def api_base(self) -> str:
         return f"{self.url}/v1"
-
-    def start(self) -> FakeWebex:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
 
     def reset(self) -> None:
         with self._lock:
@@ -211,71 +180,10 @@ class FakeWebex:
             for token in self.state.access_tokens.values():
                 token.expired = True
 
-    def fail(
-        self,
-        path_prefix: str,
-        status: int,
-        times: int = 1,
-        headers: dict[str, str] | None = None,
-        body: dict[str, Any] | None = None,
-        *,
-        method: str | None = None,
-        applied: bool = False,
-    ) -> None:
-        """The next `times` requests under `path_prefix` (and `method`) answer `status`.
-
-        With `applied` the request takes effect first and only its answer is lost, as when a gateway
-        gives up on a backend that has already committed.
-        """
-        failure = Failure(status, times, method, dict(headers or {}), body, applied)
-        with self._lock:
-            self.state.failures.append((path_prefix, failure))
-
-    def stall(self, path_prefix: str, seconds: float, *, method: str | None = None, times: int | None = None) -> None:
-        """Requests under `path_prefix` take effect, then wait `seconds` before answering (`times`: only so many)."""
-        with self._lock:
-            self.state.stalls.append((path_prefix, Stall(seconds, method, times)))
-
-    def requests_to(self, method: str, path_prefix: str) -> list[Request]:
-        with self._lock:
-            return [r for r in self.state.requests if r.method == method and r.path.startswith(path_prefix)]
-
     # Serving -------------------------------------------------------------------------------
 
-    def _wsgi(self, environ: dict, start_response: Any) -> Any:
-        request = Request(environ)
-        request.get_data()
-        with self._lock:
-            self.state.requests.append(request)
-            failure = self._scripted_failure(request)
-            if failure is None or failure.applied:
-                response = self._route(request)
-            if failure is not None:
-                response = _webex_json(
-                    failure.body if failure.body is not None else _error_body(_reason(failure.status)),
-                    failure.status,
-                )
-                response.headers.update(failure.headers)
-            delay = self._scripted_stall(request)
-        if delay:
-            time.sleep(delay)
-        return response(environ, start_response)
-
-    def _scripted_failure(self, request: Request) -> Failure | None:
-        for prefix, failure in self.state.failures:
-            if failure.times > 0 and request.path.startswith(prefix) and failure.method in (None, request.method):
-                failure.times -= 1
-                return failure
-        return None
-
-    def _scripted_stall(self, request: Request) -> float:
-        for prefix, stall in self.state.stalls:
-            if stall.times == 0 or not request.path.startswith(prefix) or stall.method not in (None, request.method):
-                continue
-            if stall.times is not None:
-                stall.times -= 1
-            return stall.seconds
-        return 0.0
+    def _failure_response(self, status: int, body: dict[str, Any] | None) -> Response:
+        return _webex_json(body if body is not None else _error_body(_reason(status)), status)
 
     def _route(self, request: Request) -> Response:
         parts = [unquote(p) for p in request.path.strip("/").split("/")]
@@ -341,7 +249,7 @@ class FakeWebex:
                 return _oauth_error(400, "invalid_grant", "The authorization code is invalid or expired.")
             if not hmac.compare_digest(_s256(form.get("code_verifier", "")), code.challenge):
                 return _oauth_error(400, "invalid_grant", "The code verifier does not match the challenge.")
-            return _json(self._issue(code.email, code.scopes))
+            return json_response(self._issue(code.email, code.scopes))
         if grant_type == "refresh_token":
             old = form.get("refresh_token", "")
             grant = self.state.refresh_tokens.get(old)
@@ -354,8 +262,8 @@ class FakeWebex:
             self.state.refreshes += 1
             if self.state.rotate_refresh_tokens:
                 del self.state.refresh_tokens[old]
-                return _json(self._issue(grant.email, grant.scopes))
-            return _json(self._issue(grant.email, grant.scopes, refresh_token=old))
+                return json_response(self._issue(grant.email, grant.scopes))
+            return json_response(self._issue(grant.email, grant.scopes, refresh_token=old))
         return _oauth_error(400, "unsupported_grant_type", f"Unsupported grant_type {grant_type!r}.")
 
     def _issue(self, email: str, scopes: frozenset[str], refresh_token: str | None = None) -> dict[str, Any]:
@@ -631,23 +539,10 @@ def _error_body(message: str) -> dict[str, Any]:
 
 
 def _webex_json(body: Any, status: int = 200) -> Response:
-    response = _json(body, status)
+    response = json_response(body, status)
     response.headers["Trackingid"] = "ROUTER_" + secrets.token_hex(8)
     return response
 
 
 def _oauth_error(status: int, error: str, description: str) -> Response:
-    return _json({"error": error, "error_description": description}, status)
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
-
-
-@contextmanager
-def running_fake_webex() -> Iterator[FakeWebex]:
-    fake = FakeWebex().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
+    return json_response({"error": error, "error_description": description}, status)

@@ -11,13 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import format_datetime
@@ -27,7 +24,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from werkzeug.wrappers import Request, Response
 
-from tests.fakes.http_server import WsgiServer
+from tests.fakes.http_server import json_response
+from tests.fakes.scripting import ScriptedFake, ScriptedState
 
 DEFAULT_USER = "alice@corp.example"
 GRANTED_SCOPE = "meeting:read meeting:write user:read"
@@ -79,23 +77,6 @@ def invalid(field_name: str, message: str) -> Refused:
 
 
 @dataclass
-class Failure:
-    status: int
-    times: int
-    method: str | None
-    headers: dict[str, str]
-    body: dict[str, Any] | None
-    applied: bool
-
-
-@dataclass
-class Stall:
-    seconds: float
-    method: str | None
-    times: int | None
-
-
-@dataclass
 class Grant:
     """One authorization of the app by one user; re-authorizing or revoking ends it."""
 
@@ -132,7 +113,7 @@ class FakeMeeting:
 
 
 @dataclass
-class FakeZoomState:
+class FakeZoomState(ScriptedState):
     meetings: dict[str, FakeMeeting] = field(default_factory=dict)
     codes: dict[str, AuthCode] = field(default_factory=dict)
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
@@ -140,9 +121,6 @@ class FakeZoomState:
     deleted_users: set[str] = field(default_factory=set)
     page_tokens: dict[str, int] = field(default_factory=dict)
     writes: dict[tuple[str, str], int] = field(default_factory=dict)  # (user, UTC day) -> creates and updates
-    failures: list[tuple[str, Failure]] = field(default_factory=list)
-    stalls: list[tuple[str, Stall]] = field(default_factory=list)
-    requests: list[Request] = field(default_factory=list)
     # (recipient, what): the emails Zoom itself would have sent.
     emails_sent: list[tuple[str, str]] = field(default_factory=list)
     next_login: str | None = None
@@ -151,7 +129,7 @@ class FakeZoomState:
     daily_limit: int = DAILY_LIMIT
 
 
-class FakeZoom:
+class FakeZoom(ScriptedFake):
     """Zoom's /oauth/authorize, /oauth/token and /oauth/revoke, and the meeting endpoints under /v2."""
 
     def __init__(
@@ -165,8 +143,7 @@ class FakeZoom:
         self.redirect_uris = redirect_uris  # None: any redirect URI is registered
         self.state = FakeZoomState()
         self._lock = threading.RLock()
-        self._server = WsgiServer(self._wsgi)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        super().__init__()
 
     @property
     def api_base(self) -> str:
@@ -175,13 +152,6 @@ class FakeZoom:
     @property
     def oauth_base(self) -> str:
         return self.url
-
-    def start(self) -> FakeZoom:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
 
     def reset(self) -> None:
         with self._lock:
@@ -243,74 +213,16 @@ class FakeZoom:
                 if meeting.host == email:
                     meeting.deleted = True
 
-    def fail(
-        self,
-        path_prefix: str,
-        status: int,
-        times: int = 1,
-        headers: dict[str, str] | None = None,
-        body: dict[str, Any] | None = None,
-        *,
-        method: str | None = None,
-        applied: bool = False,
-    ) -> None:
-        """The next `times` requests under `path_prefix` (and `method`) answer `status`.
-
-        A 429 without headers carries Zoom's date-valued Retry-After (one second ahead) and X-RateLimit-Type.
-        With `applied` the request takes effect first and only its answer is lost.
-        """
-        failure = Failure(status, times, method, dict(headers or {}), body, applied)
-        with self._lock:
-            self.state.failures.append((path_prefix, failure))
-
-    def stall(self, path_prefix: str, seconds: float, *, method: str | None = None, times: int | None = None) -> None:
-        """Requests under `path_prefix` take effect, then wait `seconds` before answering (`times`: only so many)."""
-        with self._lock:
-            self.state.stalls.append((path_prefix, Stall(seconds, method, times)))
-
-    def requests_to(self, method: str, path_prefix: str) -> list[Request]:
-        with self._lock:
-            return [r for r in self.state.requests if r.method == method and r.path.startswith(path_prefix)]
-
     # Serving -------------------------------------------------------------------------------
 
-    def _wsgi(self, environ: dict, start_response: Any) -> Any:
-        request = Request(environ)
-        request.get_data()
-        with self._lock:
-            self.state.requests.append(request)
-            failure = self._scripted_failure(request)
-            if failure is None or failure.applied:
-                response = self._route(request)
-            if failure is not None:
-                response = _zoom_json(
-                    failure.body if failure.body is not None else _error_body(failure.status),
-                    failure.status,
-                )
-                headers = failure.headers
-                if failure.status == 429 and not headers:
-                    headers = _rate_limit_headers(datetime.now(UTC) + timedelta(seconds=1), "QPS")
-                response.headers.update(headers)
-            delay = self._scripted_stall(request)
-        if delay:
-            time.sleep(delay)
-        return response(environ, start_response)
+    def _failure_response(self, status: int, body: dict[str, Any] | None) -> Response:
+        return _zoom_json(body if body is not None else _error_body(status), status)
 
-    def _scripted_failure(self, request: Request) -> Failure | None:
-        for prefix, failure in self.state.failures:
-            if failure.times > 0 and request.path.startswith(prefix) and failure.method in (None, request.method):
-                failure.times -= 1
-                return failure
-        return None
-
-    def _scripted_stall(self, request: Request) -> float:
-        for prefix, stall in self.state.stalls:
-            if stall.times == 0 or not request.path.startswith(prefix) or stall.method not in (None, request.method):
-                continue
-            if stall.times is not None:
-                stall.times -= 1
-            return stall.seconds
-        return 0.0
+    def _failure_headers(self, status: int) -> dict[str, str]:
+        """Zoom's date-valued Retry-After (one second ahead) and X-RateLimit-Type for a 429 scripted without headers."""
+        if status == 429:
+            return _rate_limit_headers(datetime.now(UTC) + timedelta(seconds=1), "QPS")
+        return {}
 
     def _route(self, request: Request) -> Response:
         parts = [unquote(p) for p in request.path.strip("/").split("/")]
@@ -399,14 +311,14 @@ class FakeZoom:
                 return _oauth_error(400, "invalid_request", "Redirect URI mismatch.")
             if not hmac.compare_digest(_s256(form.get("code_verifier", "")), code.challenge):
                 return _oauth_error(400, "invalid_grant", "Invalid code_verifier")
-            return _json(self._authorize_grant(code.email))
+            return json_response(self._authorize_grant(code.email))
         if grant_type == "refresh_token":
             # Refresh tokens rotate: the one just used is spent, whatever happens next.
             grant = self.state.refresh_tokens.pop(form.get("refresh_token", ""), None)
             if grant is None or not grant.alive:
                 return _oauth_error(400, "invalid_grant", "Invalid Token!")
             self.state.refreshes += 1
-            return _json(self._issue(grant))
+            return json_response(self._issue(grant))
         return _oauth_error(400, "unsupported_grant_type", "Unsupported grant type")
 
     def _revoke(self, request: Request) -> Response:
@@ -419,7 +331,7 @@ class FakeZoom:
         if grant is None or not grant.alive:
             return _oauth_error(400, "invalid_request", "Invalid Token!")
         self._end(grant)
-        return _json({"status": "success"})
+        return json_response({"status": "success"})
 
     def _authorize_grant(self, email: str) -> dict[str, Any]:
         # Zoom 4741 "The token has been revoked": a new authorization ends the earlier ones.
@@ -788,23 +700,10 @@ def _error_body(status: int) -> dict[str, Any]:
 
 
 def _zoom_json(body: Any, status: int = 200) -> Response:
-    response = _json(body, status)
+    response = json_response(body, status)
     response.headers["x-zm-trackingid"] = "v=2.0;clid=us06;rid=WEB_" + secrets.token_hex(16)
     return response
 
 
 def _oauth_error(status: int, error: str, reason: str) -> Response:
-    return _json({"reason": reason, "error": error}, status)
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
-
-
-@contextmanager
-def running_fake_zoom() -> Iterator[FakeZoom]:
-    fake = FakeZoom().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
+    return json_response({"reason": reason, "error": error}, status)
