@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -86,3 +87,38 @@ def test_update_keeps_the_room_and_delete_has_nothing_to_do() -> None:
 def test_ids_that_are_not_our_rooms_are_refused() -> None:
     with pytest.raises(MeetingRejected):
         JitsiProvider("https://meet.jit.si", b"s").get("../../admin")
+
+
+def test_a_room_has_no_passcode_to_rotate_and_no_occurrences_of_its_own() -> None:
+    jitsi = JitsiProvider("https://meet.jit.si", b"s")
+    meeting = jitsi.create(SPEC, "k")
+    later = START + timedelta(days=7)
+
+    assert jitsi.can_rotate_passcode is False
+    assert jitsi.series_occurrences is False
+    assert jitsi.rotate_passcode(meeting.meeting_id) == meeting
+    jitsi.update_occurrence(meeting.meeting_id, later, MeetingSpec("Moved", later, later + timedelta(hours=1), "UTC"))
+    jitsi.cancel_occurrence(meeting.meeting_id, later)
+    assert jitsi.get(meeting.meeting_id) == meeting
+
+
+@pytest.mark.parametrize(
+    "act",
+    [
+        lambda jitsi: jitsi.rotate_passcode("../../admin"),
+        lambda jitsi: jitsi.update_occurrence("../../admin", START, SPEC),
+        lambda jitsi: jitsi.cancel_occurrence("../../admin", START),
+    ],
+    ids=["rotate", "update-occurrence", "cancel-occurrence"],
+)
+def test_occurrence_and_passcode_calls_refuse_rooms_that_are_not_ours(act: Callable[[JitsiProvider], object]) -> None:
+    with pytest.raises(MeetingRejected):
+        act(JitsiProvider("https://meet.jit.si", b"s"))
+
+
+def test_an_original_start_without_a_time_zone_is_refused() -> None:
+    jitsi = JitsiProvider("https://meet.jit.si", b"s")
+    room = jitsi.create(SPEC, "k").meeting_id
+
+    with pytest.raises(ValueError, match="time zone"):
+        jitsi.cancel_occurrence(room, datetime(2026, 12, 8, 9))

@@ -446,3 +446,292 @@ def test_a_user_who_declines_comes_back_with_access_denied(webex: FakeWebex, oau
     query = authorize(oauth_app, Pkce.new(), state="st-9")
 
     assert query == {"error": ["access_denied"], "state": ["st-9"]}
+
+
+# Following the event: invitees -------------------------------------------------------------
+
+
+def invited(webex: FakeWebex, meeting_id: str) -> dict[str, bool]:
+    """Who is invited on Webex, and whether as co-host."""
+    return {i["email"]: bool(i.get("coHost")) for i in webex.meetings[meeting_id].invitees}
+
+
+def invitee_calls(webex: FakeWebex, method: str) -> list:
+    return webex.requests_to(method, "/v1/meetingInvitees")
+
+
+def test_update_makes_the_invitees_exactly_the_events_guests(webex: FakeWebex, provider: WebexProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    options = MeetingOptions(alternative_hosts=("erin@corp.example",))
+    guests = ("Carol@Partner.example", "dave@corp.example")
+
+    provider.update(meeting.meeting_id, a_spec(invitees=guests, options=options))
+
+    assert invited(webex, meeting.meeting_id) == {
+        "carol@partner.example": False,
+        "dave@corp.example": False,
+        "erin@corp.example": True,
+    }
+    (removal,) = invitee_calls(webex, "DELETE")
+    assert removal.args["sendEmail"] == "false"
+    additions = [r.get_json() for r in invitee_calls(webex, "POST")]
+    assert [(a["email"], a.get("coHost"), a["sendEmail"]) for a in additions] == [
+        ("erin@corp.example", True, False),
+        ("dave@corp.example", None, False),
+    ]
+    assert invitee_calls(webex, "PUT") == []  # carol is left as she is
+    assert webex.emails_sent == []
+
+
+def test_an_invitee_made_alternative_host_becomes_co_host_and_back(webex: FakeWebex, provider: WebexProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+
+    provider.update(meeting.meeting_id, a_spec(options=MeetingOptions(alternative_hosts=("bob@corp.example",))))
+    assert invited(webex, meeting.meeting_id) == {"bob@corp.example": True, "carol@partner.example": False}
+    provider.update(meeting.meeting_id, a_spec())
+
+    assert invited(webex, meeting.meeting_id) == {"bob@corp.example": False, "carol@partner.example": False}
+    assert len(invitee_calls(webex, "PUT")) == 2
+    assert invitee_calls(webex, "POST") == invitee_calls(webex, "DELETE") == []
+    assert webex.emails_sent == []
+
+
+def test_invitees_are_read_across_every_page(webex: FakeWebex, provider: WebexProvider) -> None:
+    guests = tuple(f"guest{n:03}@corp.example" for n in range(150))
+    meeting = provider.create(a_spec(invitees=guests), KEY)
+
+    provider.update(meeting.meeting_id, a_spec(invitees=guests[1:]))
+
+    assert set(invited(webex, meeting.meeting_id)) == set(guests[1:])
+    assert len(invitee_calls(webex, "GET")) == 2  # 100 a page
+    assert invitee_calls(webex, "POST") == []
+    assert len(invitee_calls(webex, "DELETE")) == 1
+
+
+def test_a_next_page_on_another_host_is_not_followed(webex: FakeWebex, provider: WebexProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    elsewhere = '<https://webex.attacker.example/v1/meetingInvitees?cursor=MQ==>; rel="next"'
+    webex.fail("/v1/meetingInvitees", 200, body={"items": []}, headers={"Link": elsewhere}, method="GET")
+
+    with pytest.raises(MeetingRejected, match="another host"):
+        provider.update(meeting.meeting_id, a_spec(invitees=("dave@corp.example",)))
+
+    assert invitee_calls(webex, "POST") == invitee_calls(webex, "DELETE") == []
+    assert set(invited(webex, meeting.meeting_id)) == {"bob@corp.example", "carol@partner.example"}
+
+
+def test_a_failed_invitation_is_reported_and_the_next_update_finishes_it(
+    webex: FakeWebex, provider: WebexProvider
+) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    everyone = a_spec(invitees=("bob@corp.example", "carol@partner.example", "dave@corp.example", "erin@corp.example"))
+    webex.fail("/v1/meetingInvitees", 503, method="POST")
+
+    with pytest.raises(ServiceUnavailable):
+        provider.update(meeting.meeting_id, everyone)
+
+    assert len(invitee_calls(webex, "POST")) == 1  # an invitation is not sent twice on a 5xx
+    assert set(invited(webex, meeting.meeting_id)) == {"bob@corp.example", "carol@partner.example"}
+    provider.update(meeting.meeting_id, everyone)
+    assert set(invited(webex, meeting.meeting_id)) == {
+        "bob@corp.example",
+        "carol@partner.example",
+        "dave@corp.example",
+        "erin@corp.example",
+    }
+
+
+def test_an_invitation_whose_answer_is_lost_is_not_repeated(webex: FakeWebex, provider: WebexProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    more = a_spec(invitees=("bob@corp.example", "carol@partner.example", "dave@corp.example"))
+    webex.fail("/v1/meetingInvitees", 503, method="POST", applied=True)
+
+    with pytest.raises(ServiceUnavailable):
+        provider.update(meeting.meeting_id, more)
+    provider.update(meeting.meeting_id, more)
+
+    assert len(invitee_calls(webex, "POST")) == 1
+    assert len(webex.meetings[meeting.meeting_id].invitees) == 3
+
+
+def test_a_removal_webex_keeps_failing_stops_the_update_before_anyone_is_added(
+    webex: FakeWebex, provider: WebexProvider
+) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    webex.fail("/v1/meetingInvitees/", 503, times=3, method="DELETE")
+
+    with pytest.raises(ServiceUnavailable):
+        provider.update(meeting.meeting_id, a_spec(invitees=("carol@partner.example", "dave@corp.example")))
+
+    assert len(invitee_calls(webex, "DELETE")) == 3  # deleting again is safe, so it was retried
+    assert invitee_calls(webex, "POST") == []
+    assert "bob@corp.example" in invited(webex, meeting.meeting_id)
+
+
+# Rotating the passcode ---------------------------------------------------------------------
+
+
+def test_rotating_the_passcode_changes_only_the_passcode(webex: FakeWebex, provider: WebexProvider) -> None:
+    meeting = provider.create(a_spec(options=MeetingOptions(recurrence="FREQ=WEEKLY;COUNT=4")), KEY)
+
+    rotated = provider.rotate_passcode(meeting.meeting_id)
+
+    stored = webex.meetings[meeting.meeting_id]
+    assert rotated.passcode == stored.data["password"] != meeting.passcode
+    assert (rotated.meeting_id, rotated.join_url, rotated.meeting_code) == (
+        meeting.meeting_id,
+        meeting.join_url,
+        meeting.meeting_code,
+    )
+    (patch,) = webex.requests_to("PATCH", "/v1/meetings/")
+    assert set(patch.get_json()) == {"password", "sendEmail"}  # resending start fails once a series has begun
+    assert len(webex.occurrences(meeting.meeting_id)) == 4
+    assert provider.get(meeting.meeting_id) == rotated
+    assert webex.emails_sent == []
+    assert provider.can_rotate_passcode is True
+
+
+def test_new_passcodes_satisfy_a_strict_site(webex: FakeWebex, provider: WebexProvider) -> None:
+    webex.password_rules.min_symbols = 1
+    meeting = provider.create(a_spec(), KEY)
+
+    passcodes = {provider.rotate_passcode(meeting.meeting_id).passcode for _ in range(20)}
+
+    assert len(passcodes) == 20
+
+
+def test_a_passcode_the_site_refuses_comes_back_with_webex_reason(webex: FakeWebex, provider: WebexProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    webex.password_rules.min_length = 14
+
+    with pytest.raises(MeetingRejected) as raised:
+        provider.rotate_passcode(meeting.meeting_id)
+
+    assert raised.value.message.startswith("Meeting password validation failed: The password must have 14")
+    assert webex.meetings[meeting.meeting_id].data["password"] == meeting.passcode
+
+
+def test_rotating_when_webex_keeps_failing_changes_nothing(webex: FakeWebex, provider: WebexProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    webex.fail("/v1/meetings/", 503, times=3, method="PATCH")
+
+    with pytest.raises(ServiceUnavailable):
+        provider.rotate_passcode(meeting.meeting_id)
+
+    assert webex.meetings[meeting.meeting_id].data["password"] == meeting.passcode
+
+
+def test_rotating_the_passcode_of_a_deleted_meeting_says_it_is_gone(provider: WebexProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    provider.delete(meeting.meeting_id)
+
+    with pytest.raises(MeetingGone):
+        provider.rotate_passcode(meeting.meeting_id)
+
+
+# Single occurrences of a series ------------------------------------------------------------
+
+WEEKLY = MeetingOptions(recurrence="FREQ=WEEKLY;COUNT=4")
+
+
+def starts(webex: FakeWebex, meeting_id: str) -> list[datetime]:
+    return [datetime.fromisoformat(o["start"]) for o in webex.occurrences(meeting_id)]
+
+
+def test_one_occurrence_is_moved_and_retitled_alone(webex: FakeWebex, provider: WebexProvider) -> None:
+    first = at()
+    meeting = provider.create(a_spec(first, options=WEEKLY), KEY)
+    second = first + timedelta(days=7)
+
+    provider.update_occurrence(
+        meeting.meeting_id, second, a_spec(second + timedelta(hours=3), minutes=60, title="Design review (moved)")
+    )
+
+    occurrences = webex.occurrences(meeting.meeting_id)
+    assert starts(webex, meeting.meeting_id) == [
+        first,
+        second + timedelta(hours=3),
+        first + timedelta(days=14),
+        first + timedelta(days=21),
+    ]
+    assert [o["title"] for o in occurrences] == ["Design review", "Design review (moved)", *["Design review"] * 2]
+    assert [o["isModified"] for o in occurrences] == [False, True, False, False]
+    assert webex.meetings[meeting.meeting_id].data["title"] == "Design review"  # the series is as it was
+    (patch,) = webex.requests_to("PATCH", "/v1/meetings/")
+    assert patch.path == f"/v1/meetings/{meeting.meeting_id}_{second.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    assert webex.emails_sent == []
+    assert provider.series_occurrences is True
+
+
+def test_an_occurrence_moved_days_away_is_found_again(webex: FakeWebex, provider: WebexProvider) -> None:
+    first = at()
+    meeting = provider.create(a_spec(first, options=WEEKLY), KEY)
+    second = first + timedelta(days=7)
+
+    provider.update_occurrence(meeting.meeting_id, second, a_spec(second + timedelta(days=3)))
+    provider.update_occurrence(meeting.meeting_id, second, a_spec(second + timedelta(days=4), title="Again"))
+
+    assert starts(webex, meeting.meeting_id)[1] == second + timedelta(days=4)
+    assert webex.occurrences(meeting.meeting_id)[1]["title"] == "Again"
+    assert len(webex.occurrences(meeting.meeting_id)) == 4
+    # Out of the listed window around its original start, it was asked for by name.
+    assert len(webex.requests_to("GET", f"/v1/meetings/{meeting.meeting_id}_")) == 1
+
+
+def test_cancelling_an_occurrence_removes_only_that_one(webex: FakeWebex, provider: WebexProvider) -> None:
+    first = at()
+    meeting = provider.create(a_spec(first, options=WEEKLY), KEY)
+    second = first + timedelta(days=7)
+
+    provider.cancel_occurrence(meeting.meeting_id, second)
+    provider.cancel_occurrence(meeting.meeting_id, second)  # already gone is fine
+
+    assert starts(webex, meeting.meeting_id) == [first, first + timedelta(days=14), first + timedelta(days=21)]
+    (cancel,) = webex.requests_to("DELETE", "/v1/meetings/")
+    assert cancel.args["sendEmail"] == "false"
+    assert webex.emails_sent == []
+    with pytest.raises(MeetingGone):
+        provider.update_occurrence(meeting.meeting_id, second, a_spec(second))
+
+
+def test_an_occurrence_the_series_does_not_have_is_gone(webex: FakeWebex, provider: WebexProvider) -> None:
+    first = at()
+    meeting = provider.create(a_spec(first, options=WEEKLY), KEY)
+
+    for missing in (first + timedelta(days=3), first + timedelta(days=28)):
+        with pytest.raises(MeetingGone):
+            provider.update_occurrence(meeting.meeting_id, missing, a_spec(missing))
+        provider.cancel_occurrence(meeting.meeting_id, missing)
+
+    assert len(webex.occurrences(meeting.meeting_id)) == 4
+    assert webex.requests_to("PATCH", "/v1/meetings/") == webex.requests_to("DELETE", "/v1/meetings/") == []
+
+
+def test_occurrences_of_a_deleted_series_are_gone(provider: WebexProvider) -> None:
+    first = at()
+    meeting = provider.create(a_spec(first, options=WEEKLY), KEY)
+    provider.delete(meeting.meeting_id)
+
+    with pytest.raises(MeetingGone):
+        provider.update_occurrence(meeting.meeting_id, first, a_spec(first))
+    provider.cancel_occurrence(meeting.meeting_id, first)
+
+
+def test_a_daily_series_ends_on_its_until_day(webex: FakeWebex, provider: WebexProvider) -> None:
+    first = at()
+    last = first + timedelta(days=2)
+    options = MeetingOptions(recurrence=f"FREQ=DAILY;UNTIL={last:%Y%m%d}")
+    meeting = provider.create(a_spec(first, options=options), KEY)
+
+    provider.cancel_occurrence(meeting.meeting_id, last)
+
+    assert starts(webex, meeting.meeting_id) == [first, first + timedelta(days=1)]
+    with pytest.raises(MeetingGone):
+        provider.update_occurrence(meeting.meeting_id, last + timedelta(days=1), a_spec(last + timedelta(days=1)))
+
+
+def test_an_original_start_without_a_time_zone_is_refused(provider: WebexProvider) -> None:
+    meeting = provider.create(a_spec(options=WEEKLY), KEY)
+
+    with pytest.raises(ValueError, match="time zone"):
+        provider.cancel_occurrence(meeting.meeting_id, datetime(2031, 1, 6, 10))

@@ -600,3 +600,225 @@ def test_revoking_ends_the_grant(
     (revoke_request, _) = zoom.requests_to("POST", "/oauth/revoke")
     assert revoke_request.authorization is not None
     assert revoke_request.authorization.username == zoom.client_id
+
+
+# Following the event: invitees -------------------------------------------------------------
+
+
+def test_update_makes_invitees_and_alternative_hosts_exactly_the_events(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(options=MeetingOptions(alternative_hosts=("dana@corp.example",))), KEY)
+    guests = ("carol@partner.example", "dave@corp.example")
+
+    provider.update(
+        meeting.meeting_id, a_spec(invitees=guests, options=MeetingOptions(alternative_hosts=("erin@x.example",)))
+    )
+    settings = zoom.meetings[meeting.meeting_id].data["settings"]
+    assert settings["meeting_invitees"] == [{"email": "carol@partner.example"}, {"email": "dave@corp.example"}]
+    assert settings["alternative_hosts"] == "erin@x.example"
+
+    provider.update(meeting.meeting_id, a_spec(invitees=()))
+    assert settings["meeting_invitees"] == []
+    assert settings["alternative_hosts"] == ""
+    assert zoom.emails_sent == []
+
+
+# Rotating the passcode ---------------------------------------------------------------------
+
+
+def test_rotating_the_passcode_changes_only_the_passcode(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+
+    rotated = provider.rotate_passcode(meeting.meeting_id)
+
+    stored = zoom.meetings[meeting.meeting_id].data
+    assert rotated.passcode == stored["password"] != meeting.passcode
+    assert rotated.passcode is not None and len(rotated.passcode) == 10 and rotated.passcode.isalnum()
+    (patch,) = zoom.requests_to("PATCH", f"/v2/meetings/{meeting.meeting_id}")
+    assert patch.get_json() == {"password": rotated.passcode}
+    assert rotated.join_url == stored["join_url"]
+    assert rotated.sip_address == meeting.sip_address  # read again: Zoom's SIP address carries the passcode
+    assert stored["topic"] == "Design review"
+    assert provider.can_rotate_passcode is True
+
+
+def test_new_passcodes_meet_a_strict_account_requirement(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    requirement = zoom.passcode_requirement
+    requirement.min_length, requirement.letter, requirement.number, requirement.upper_and_lower = 10, True, True, True
+    meeting = provider.create(a_spec(), KEY)
+
+    passcodes = {provider.rotate_passcode(meeting.meeting_id).passcode for _ in range(20)}
+
+    assert len(passcodes) == 20
+
+
+@pytest.mark.parametrize(
+    ("requirement", "needed"), [("only_numeric", "only numbers"), ("special_character", "a special character")]
+)
+def test_a_passcode_the_account_refuses_comes_back_with_zooms_reason(
+    zoom: FakeZoom, provider: ZoomProvider, requirement: str, needed: str
+) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    setattr(zoom.passcode_requirement, requirement, True)
+
+    with pytest.raises(MeetingRejected) as raised:
+        provider.rotate_passcode(meeting.meeting_id)
+
+    assert f"passcode requirement: it needs {needed}" in raised.value.message
+    assert zoom.meetings[meeting.meeting_id].data["password"] == meeting.passcode
+
+
+def test_rotating_when_zoom_keeps_failing_changes_nothing(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    zoom.fail("/v2/meetings/", 503, times=3, method="PATCH")
+
+    with pytest.raises(ServiceUnavailable):
+        provider.rotate_passcode(meeting.meeting_id)
+
+    assert zoom.meetings[meeting.meeting_id].data["password"] == meeting.passcode
+
+
+def test_rotating_the_passcode_of_a_deleted_meeting_says_it_is_gone(provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    provider.delete(meeting.meeting_id)
+
+    with pytest.raises(MeetingGone):
+        provider.rotate_passcode(meeting.meeting_id)
+
+
+# Single occurrences of a series ------------------------------------------------------------
+
+WEEKLY = MeetingOptions(recurrence="FREQ=WEEKLY;COUNT=4")
+
+
+def utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def millis(moment: datetime) -> str:
+    return str(int(moment.timestamp() * 1000))
+
+
+def test_one_occurrence_is_moved_alone(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    first = at()
+    meeting = provider.create(a_spec(first, options=WEEKLY), KEY)
+    second = first + timedelta(days=7)
+    moved = second + timedelta(hours=3)
+
+    provider.update_occurrence(meeting.meeting_id, second, a_spec(moved, minutes=60, title="Design review (moved)"))
+
+    occurrences = zoom.occurrences(meeting.meeting_id)
+    assert [(o["start_time"], o["duration"]) for o in occurrences] == [
+        (utc(first), 30),
+        (utc(moved), 60),
+        (utc(first + timedelta(days=14)), 30),
+        (utc(first + timedelta(days=21)), 30),
+    ]
+    assert occurrences[1]["occurrence_id"] == millis(second)  # it keeps the name of its original start
+    (patch,) = zoom.requests_to("PATCH", f"/v2/meetings/{meeting.meeting_id}")
+    assert patch.args["occurrence_id"] == millis(second)
+    assert patch.get_json() == {"start_time": utc(moved), "duration": 60}  # Zoom takes no topic for one occurrence
+    stored = zoom.meetings[meeting.meeting_id].data
+    assert (stored["topic"], stored["start_time"]) == ("Design review", utc(first))
+    assert provider.series_occurrences is True
+
+
+def test_a_moved_occurrence_can_be_moved_again(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    first = at()
+    meeting = provider.create(a_spec(first, options=WEEKLY), KEY)
+    second = first + timedelta(days=7)
+
+    provider.update_occurrence(meeting.meeting_id, second, a_spec(second + timedelta(days=3)))
+    provider.update_occurrence(meeting.meeting_id, second, a_spec(second + timedelta(days=4)))
+
+    assert zoom.occurrences(meeting.meeting_id)[1]["start_time"] == utc(second + timedelta(days=4))
+
+
+def test_zoom_takes_no_topic_for_one_occurrence(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    first = at()
+    meeting = provider.create(a_spec(first, options=WEEKLY), KEY)
+
+    answer = requests.patch(
+        f"{zoom.api_base}/meetings/{meeting.meeting_id}",
+        params={"occurrence_id": millis(first)},
+        json={"topic": "Renamed"},
+        headers={"Authorization": f"Bearer {provider.credentials.access_token()}"},
+        timeout=5,
+    )
+
+    assert answer.status_code == 400
+    assert answer.json()["errors"] == [{"field": "topic", "message": "topic cannot be changed for one occurrence."}]
+
+
+def test_cancelling_an_occurrence_removes_only_that_one(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    first = at()
+    meeting = provider.create(a_spec(first, options=WEEKLY), KEY)
+    second = first + timedelta(days=7)
+
+    provider.cancel_occurrence(meeting.meeting_id, second)
+    provider.cancel_occurrence(meeting.meeting_id, second)  # already gone is fine
+
+    assert [o["status"] for o in zoom.occurrences(meeting.meeting_id)] == ["available", "deleted", *["available"] * 2]
+    (cancel,) = zoom.requests_to("DELETE", "/v2/meetings/")
+    assert cancel.args.to_dict() == {"occurrence_id": millis(second), "schedule_for_reminder": "false"}
+    assert meeting.meeting_id in zoom.meetings
+    assert zoom.emails_sent == []
+    with pytest.raises(MeetingGone):
+        provider.update_occurrence(meeting.meeting_id, second, a_spec(second))
+
+
+def test_an_occurrence_the_meeting_does_not_have_is_gone(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    first = at()
+    series = provider.create(a_spec(first, options=WEEKLY), KEY)
+    single = provider.create(a_spec(first), KEY + "-single")
+
+    for meeting_id, missing in (
+        (series.meeting_id, first + timedelta(days=3)),
+        (series.meeting_id, first + timedelta(days=28)),
+        (single.meeting_id, first),
+    ):
+        with pytest.raises(MeetingGone):
+            provider.update_occurrence(meeting_id, missing, a_spec(missing))
+        provider.cancel_occurrence(meeting_id, missing)
+
+    assert zoom.requests_to("PATCH", "/v2/meetings/") == zoom.requests_to("DELETE", "/v2/meetings/") == []
+
+
+def test_occurrences_of_a_deleted_meeting_are_gone(provider: ZoomProvider) -> None:
+    first = at()
+    meeting = provider.create(a_spec(first, options=WEEKLY), KEY)
+    provider.delete(meeting.meeting_id)
+
+    with pytest.raises(MeetingGone):
+        provider.update_occurrence(meeting.meeting_id, first, a_spec(first))
+    provider.cancel_occurrence(meeting.meeting_id, first)
+
+
+def test_a_daily_meeting_ends_at_its_end_date_time(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    first = at()
+    last = first + timedelta(days=2)
+    options = MeetingOptions(recurrence=f"FREQ=DAILY;UNTIL={utc(last).replace('-', '').replace(':', '')}")
+    meeting = provider.create(a_spec(first, options=options), KEY)
+
+    assert [o["start_time"] for o in zoom.occurrences(meeting.meeting_id)] == [
+        utc(first + timedelta(days=n)) for n in range(3)
+    ]
+    with pytest.raises(MeetingGone):
+        provider.update_occurrence(meeting.meeting_id, last + timedelta(days=1), a_spec(last + timedelta(days=1)))
+
+
+def test_a_series_without_fixed_times_has_no_occurrence_to_change(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    first = at()
+    meeting = provider.create(a_spec(first, options=MeetingOptions(recurrence="FREQ=WEEKLY;BYDAY=TU")), KEY)
+
+    provider.update_occurrence(meeting.meeting_id, first, a_spec(first + timedelta(hours=1)))
+    provider.cancel_occurrence(meeting.meeting_id, first)
+
+    assert zoom.requests_to("PATCH", "/v2/meetings/") == zoom.requests_to("DELETE", "/v2/meetings/") == []
+    assert meeting.meeting_id in zoom.meetings
+
+
+def test_an_original_start_without_a_time_zone_is_refused(provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(options=WEEKLY), KEY)
+
+    with pytest.raises(ValueError, match="time zone"):
+        provider.update_occurrence(meeting.meeting_id, datetime(2031, 1, 6, 10), a_spec())

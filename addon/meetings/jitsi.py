@@ -7,10 +7,10 @@ import hashlib
 import hmac
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from addon.meetings.model import Meeting, MeetingRejected, MeetingSpec
+from addon.meetings.model import Meeting, MeetingRejected, MeetingSpec, occurrence_start
 
 # 26 base32 characters carry 130 bits: as hard to guess as a UUID, which Jitsi counts as a secure name.
 ROOM_LENGTH = 26
@@ -24,6 +24,11 @@ class JitsiProvider:
     """Rooms derived from the event key with a secret; the same key always gives the same room."""
 
     name = "jitsi"
+    # A public room has no passcode, and a token travels in the one link everybody shares: nothing to rotate.
+    can_rotate_passcode = False
+    # False rather than True-with-no-ops: every occurrence meets in the series' room, so the engine has no
+    # occurrence to move or cancel here and can say so instead of pretending it did something.
+    series_occurrences = False
 
     def __init__(
         self, base_url: str, room_secret: bytes, app_id: str | None = None, app_secret: str | None = None
@@ -49,6 +54,20 @@ class JitsiProvider:
 
     def get(self, meeting_id: str) -> Meeting:
         return self._meeting(self._checked(meeting_id), None)
+
+    def rotate_passcode(self, meeting_id: str) -> Meeting:
+        """The room as it is (see can_rotate_passcode); on a token server this link carries no token."""
+        return self.get(meeting_id)
+
+    def update_occurrence(self, meeting_id: str, original_start: datetime, spec: MeetingSpec) -> None:
+        """Every occurrence uses the series' room; there is nothing to move."""
+        self._checked(meeting_id)
+        occurrence_start(original_start)
+
+    def cancel_occurrence(self, meeting_id: str, original_start: datetime) -> None:
+        """Every occurrence uses the series' room; there is nothing to cancel."""
+        self._checked(meeting_id)
+        occurrence_start(original_start)
 
     def _meeting(self, room: str, spec: MeetingSpec | None) -> Meeting:
         join_url = f"{self.base_url}/{room}"

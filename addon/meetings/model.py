@@ -67,18 +67,50 @@ class Provider(Protocol):
     """One meeting service acting for one user."""
 
     name: str
+    # Whether rotate_passcode really gives the meeting a new passcode (a public Jitsi room has none to change).
+    can_rotate_passcode: bool
+    # Whether the service keeps each occurrence of a series as its own meeting, so that moving or cancelling
+    # one occurrence must be sent to it; when False, every occurrence uses the series' meeting as it is.
+    series_occurrences: bool
 
     def create(self, spec: MeetingSpec, idempotency_key: str) -> Meeting:
         """Create the meeting; the same key always yields the same meeting, never a second one."""
 
     def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
-        """Change time, title, invitees or options; raises MeetingGone if it no longer exists."""
+        """Change time, title, options and invitees; raises MeetingGone if it no longer exists.
+
+        Afterwards the invitees are exactly `spec.invitees` plus the alternative hosts of `spec.options`.
+        An error means the change may be partly applied; calling again with the same spec finishes it.
+        """
+
+    def rotate_passcode(self, meeting_id: str) -> Meeting:
+        """Give the meeting a new passcode, so old copies of the invitation stop working; the meeting as it is now.
+
+        Where `can_rotate_passcode` is False, nothing changes and the meeting comes back as it was.
+        """
+
+    def update_occurrence(self, meeting_id: str, original_start: datetime, spec: MeetingSpec) -> None:
+        """Move or retitle the one occurrence of a series that started at `original_start` (timezone-aware).
+
+        `spec.start` and `spec.end` are the occurrence's new times. Raises MeetingGone if that occurrence or the
+        series no longer exists. A no-op where `series_occurrences` is False.
+        """
+
+    def cancel_occurrence(self, meeting_id: str, original_start: datetime) -> None:
+        """Delete only the occurrence that started at `original_start`; one already gone is not an error."""
 
     def delete(self, meeting_id: str) -> None:
         """Delete the meeting; deleting one that is already gone is not an error."""
 
     def get(self, meeting_id: str) -> Meeting:
         """The meeting as the service has it now; raises MeetingGone if it no longer exists."""
+
+
+def occurrence_start(moment: datetime) -> datetime:
+    """An occurrence's start as its series had it, in UTC; refused without a time zone (it would be ambiguous)."""
+    if moment.tzinfo is None:
+        raise ValueError("an occurrence's original start must carry a time zone")
+    return moment.astimezone(UTC)
 
 
 class MeetingServiceError(Exception):

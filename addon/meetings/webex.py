@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+import secrets
+import string
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +19,7 @@ from addon.meetings.model import (
     MeetingRejected,
     MeetingSpec,
     ServiceUnavailable,
+    occurrence_start,
 )
 from addon.meetings.oauth import OAuthApp
 
@@ -30,6 +33,10 @@ SHORTEST_MEETING = timedelta(minutes=10)
 LONGEST_MEETING = timedelta(hours=23, minutes=59)
 # Listing only returns series overlapping [from, to), and Webex defaults that to the next 7 days.
 LOOKUP_MARGIN = timedelta(days=1)
+PAGE_SIZE = 100  # the most Webex lists at once
+MAX_PAGES = INVITEE_LIMIT // PAGE_SIZE + 2
+# Symbols every site accepts in a meeting password (Webex refuses space \ ` " / & < > = [ ]).
+SAFE_SYMBOLS = "@#$*"
 
 
 def webex_oauth_app(api_base: str, client_id: str, client_secret: str) -> OAuthApp:
@@ -55,6 +62,9 @@ class WebexProvider:
     """Webex meetings scheduled as one user; Google Calendar, not Webex, emails the invitations."""
 
     name = "webex"
+    can_rotate_passcode = True
+    # A series has scheduled meetings of its own, each with an id, that change and go one at a time.
+    series_occurrences = True
 
     def __init__(self, client: ServiceClient, credentials: Credentials, site_url: str | None = None) -> None:
         self.client = client
@@ -91,7 +101,27 @@ class WebexProvider:
         if self.site_url:
             body["siteUrl"] = self.site_url
         response = self._call("PATCH", f"/meetings/{segment(meeting_id)}", json=body)
+        self._follow_invitees(meeting_id, spec)
         return self._meeting(response.body)
+
+    def rotate_passcode(self, meeting_id: str) -> Meeting:
+        # PATCH changes only what it is sent: resending start would fail once a series has begun.
+        body = {"password": webex_password(), "sendEmail": False}
+        return self._meeting(self._call("PATCH", f"/meetings/{segment(meeting_id)}", json=body).body)
+
+    def update_occurrence(self, meeting_id: str, original_start: datetime, spec: MeetingSpec) -> None:
+        occurrence = self._occurrence_id(meeting_id, original_start)
+        # An occurrence takes no recurrence, and its integration tags are the series'.
+        body = {"title": (spec.title.strip() or "Meeting")[:TITLE_LIMIT], **_times(spec), "sendEmail": False}
+        body["agenda"] = spec.agenda[:AGENDA_LIMIT] or None
+        self._call("PATCH", f"/meetings/{segment(occurrence)}", json=body)
+
+    def cancel_occurrence(self, meeting_id: str, original_start: datetime) -> None:
+        try:
+            occurrence = self._occurrence_id(meeting_id, original_start)
+            self._call("DELETE", f"/meetings/{segment(occurrence)}", params={"sendEmail": "false"})
+        except MeetingGone:
+            log.info("webex occurrence was already deleted")
 
     def delete(self, meeting_id: str) -> None:
         try:
@@ -115,6 +145,76 @@ class WebexProvider:
             if isinstance(item, dict) and tag in (item.get("integrationTags") or []):
                 return self._meeting(item)
         return None
+
+    def _follow_invitees(self, meeting_id: str, spec: MeetingSpec) -> None:
+        """Make the invitees exactly the event's guests and alternative hosts: remove, then change, then add."""
+        wanted = {invitee["email"].lower(): invitee for invitee in _invitees(spec)}
+        current = {
+            str(item["email"]).lower(): item
+            for item in self._pages("/meetingInvitees", {"meetingId": meeting_id, "max": str(PAGE_SIZE)})
+            if item.get("id") and item.get("email")
+        }
+        for email, item in current.items():
+            if email not in wanted:
+                self._remove_invitee(str(item["id"]))
+        for email, item in current.items():
+            co_host = wanted.get(email, {}).get("coHost", False)
+            if email in wanted and bool(item.get("coHost")) != co_host:
+                body = {"email": item["email"], "coHost": co_host, "sendEmail": False}
+                self._call("PUT", f"/meetingInvitees/{segment(str(item['id']))}", json=body)
+        for email, invitee in wanted.items():
+            if email not in current:
+                # Not repeated on a lost answer (POST); the next update finds it listed and leaves it.
+                self._call("POST", "/meetingInvitees", json={"meetingId": meeting_id, **invitee, "sendEmail": False})
+
+    def _remove_invitee(self, invitee_id: str) -> None:
+        try:
+            self._call("DELETE", f"/meetingInvitees/{segment(invitee_id)}", params={"sendEmail": "false"})
+        except MeetingGone:
+            log.info("webex invitee was already removed")
+
+    def _occurrence_id(self, series_id: str, original_start: datetime) -> str:
+        """The scheduled meeting of the series that started at `original_start`; MeetingGone if there is none."""
+        original = occurrence_start(original_start)
+        # Webex names a scheduled meeting <series>_<original start in UTC>, and a moved one keeps its name.
+        wanted = f"{series_id}_{original:%Y%m%dT%H%M%SZ}"
+        params = {
+            "meetingSeriesId": series_id,
+            "meetingType": "scheduledMeeting",
+            "from": _utc(original - LOOKUP_MARGIN),
+            "to": _utc(original + LOOKUP_MARGIN),
+            "max": str(PAGE_SIZE),
+        }
+        unmodified: str | None = None
+        for item in self._pages("/meetings", params):
+            if item.get("id") == wanted:
+                return wanted
+            if not item.get("isModified") and _parsed(item.get("start")) == original and item.get("id"):
+                unmodified = str(item["id"])
+        if unmodified is not None:
+            return unmodified
+        # Moved further than the listed window: ask for it by its name.
+        found = self._call("GET", f"/meetings/{segment(wanted)}").body
+        if found.get("meetingSeriesId") != series_id:
+            raise MeetingGone(self.name, f"this series has no occurrence at {_utc(original)}")
+        return wanted
+
+    def _pages(self, path: str, params: Mapping[str, str]) -> Iterator[dict[str, Any]]:
+        """The items of a listing, page after page as the Link header leads, never off Webex's own host."""
+        target = path
+        query: Mapping[str, str] | None = params
+        for _ in range(MAX_PAGES):
+            response = self._call("GET", target, params=query)
+            items = response.body.get("items")
+            yield from (item for item in (items if isinstance(items, list) else []) if isinstance(item, dict))
+            following = _next_page(response.headers.get("Link"))
+            if following is None:
+                return
+            if not following.startswith(self.client.base_url + "/"):
+                # Never send the token elsewhere; and half a listing would read as "not invited": refuse.
+                raise MeetingRejected(self.name, "unexpected answer (next page on another host)")
+            target, query = following[len(self.client.base_url) :], None
+        raise MeetingRejected(self.name, "unexpected answer (too many pages)")
 
     def _site(self) -> str | None:
         if self.site_url:
@@ -219,6 +319,40 @@ def _invitees(spec: MeetingSpec) -> list[dict[str, Any]]:
             invitee["coHost"] = True
         invitees.append(invitee)
     return invitees[:INVITEE_LIMIT]
+
+
+def webex_password() -> str:
+    """A 12-character password for the strict site rules: capitals, small letters, digits and a symbol.
+
+    It begins and ends with a letter or digit and has none of the characters Webex refuses.
+    """
+    alphanumeric = string.ascii_letters + string.digits
+    middle = [
+        *(secrets.choice(string.ascii_uppercase) for _ in range(2)),
+        *(secrets.choice(string.ascii_lowercase) for _ in range(2)),
+        *(secrets.choice(string.digits) for _ in range(2)),
+        secrets.choice(SAFE_SYMBOLS),
+        *(secrets.choice(alphanumeric) for _ in range(3)),
+    ]
+    secrets.SystemRandom().shuffle(middle)
+    return secrets.choice(alphanumeric) + "".join(middle) + secrets.choice(alphanumeric)
+
+
+def _next_page(link: str | None) -> str | None:
+    """The URL of the rel="next" page in a Link header, if there is one."""
+    for part in (link or "").split(","):
+        target, _, attributes = part.partition(";")
+        if 'rel="next"' in attributes.replace(" ", ""):
+            return target.strip().removeprefix("<").removesuffix(">")
+    return None
+
+
+def _parsed(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _utc(moment: datetime) -> str:

@@ -6,6 +6,8 @@ import dataclasses
 import hashlib
 import logging
 import re
+import secrets
+import string
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
@@ -21,6 +23,7 @@ from addon.meetings.model import (
     MeetingServiceError,
     MeetingSpec,
     ServiceUnavailable,
+    occurrence_start,
 )
 from addon.meetings.oauth import OAuthApp
 
@@ -30,6 +33,7 @@ PROVIDER = "zoom"
 TOPIC_LIMIT = 200
 AGENDA_LIMIT = 2000
 PASSCODE = re.compile(r"[A-Za-z0-9@\-_*]{1,10}")
+PASSCODE_LENGTH = 10
 MARKER = re.compile(r"\[ref:[0-9a-f]{16}\]")
 LIST_PAGE_SIZE = 300
 LIST_PAGES = 5
@@ -67,6 +71,9 @@ class ZoomProvider:
     """Zoom meetings scheduled as one user; Google Calendar, not Zoom, tells the invitees."""
 
     name = PROVIDER
+    can_rotate_passcode = True
+    # Fixed-time recurring meetings keep their occurrences; one with no fixed time has none, and needs nothing.
+    series_occurrences = True
 
     def __init__(self, client: ServiceClient, credentials: Credentials) -> None:
         self.client = client
@@ -106,6 +113,47 @@ class ZoomProvider:
 
     def get(self, meeting_id: str) -> Meeting:
         return self._meeting(self._call("GET", f"/meetings/{segment(meeting_id)}").body)
+
+    def rotate_passcode(self, meeting_id: str) -> Meeting:
+        path = f"/meetings/{segment(meeting_id)}"
+        self._call("PATCH", path, json={"password": zoom_passcode()})  # 204 without a body
+        # The join link and the SIP address both carry the passcode: read them again.
+        return self._with_sip_address(self._meeting(self._call("GET", path).body))
+
+    def update_occurrence(self, meeting_id: str, original_start: datetime, spec: MeetingSpec) -> None:
+        occurrence = self._occurrence_id(meeting_id, original_start)
+        if occurrence is None:
+            return
+        # Zoom changes only the agenda, time and a few settings of one occurrence; its topic is the series'.
+        body = {"start_time": _utc(spec.start), "duration": _minutes(spec.start, spec.end)}
+        self._call("PATCH", f"/meetings/{segment(meeting_id)}", params={"occurrence_id": occurrence}, json=body)
+
+    def cancel_occurrence(self, meeting_id: str, original_start: datetime) -> None:
+        params = {"schedule_for_reminder": "false"}
+        try:
+            occurrence = self._occurrence_id(meeting_id, original_start)
+            if occurrence is not None:
+                params["occurrence_id"] = occurrence
+                self._call("DELETE", f"/meetings/{segment(meeting_id)}", params=params)
+        except MeetingGone:
+            log.info("zoom occurrence was already deleted")
+
+    def _occurrence_id(self, meeting_id: str, original_start: datetime) -> str | None:
+        """The occurrence that started at `original_start`; None for a meeting with no fixed time (nothing to do)."""
+        original = occurrence_start(original_start)
+        body = self._call("GET", f"/meetings/{segment(meeting_id)}").body
+        if body.get("type") == RECURRING_ANY_TIME:
+            return None
+        listed = body.get("occurrences")
+        occurrences = [o for o in (listed if isinstance(listed, list) else []) if isinstance(o, dict)]
+        # Zoom names an occurrence by its original start in epoch milliseconds, and a moved one keeps its name.
+        wanted = str(int(original.timestamp() * 1000))
+        named = next((o for o in occurrences if str(o.get("occurrence_id")) == wanted), None)
+        if named is None:
+            named = next((o for o in occurrences if _parsed(o.get("start_time")) == original), None)
+        if named is None or named.get("status") == "deleted":
+            raise MeetingGone(self.name, f"this meeting has no occurrence at {_utc(original)}")
+        return str(named["occurrence_id"])
 
     def _find(self, marker: str) -> Meeting | None:
         """The user's upcoming meeting whose agenda carries `marker`, read in full; None if there is none."""
@@ -192,13 +240,11 @@ def _schedule(spec: MeetingSpec) -> dict[str, Any]:
     if options.passcode and not PASSCODE.fullmatch(options.passcode):
         raise MeetingRejected(PROVIDER, "A Zoom passcode has 1 to 10 characters: letters, digits and @ - _ * only.")
     meeting_type, recurrence = _recurrence(options.recurrence, spec) if options.recurrence else (SCHEDULED, None)
-    start, end = spec.start.astimezone(UTC), spec.end.astimezone(UTC)
     body: dict[str, Any] = {
         "topic": (spec.title.strip() or "Meeting")[:TOPIC_LIMIT],
         "type": meeting_type,
-        "start_time": _utc(start),
-        # Real elapsed minutes: subtracting two times of one zone ignores a DST change between them.
-        "duration": max(1, round((end - start).total_seconds() / 60)),
+        "start_time": _utc(spec.start),
+        "duration": _minutes(spec.start, spec.end),
         "settings": {
             "waiting_room": options.waiting_room,
             "join_before_host": not options.waiting_room,
@@ -271,6 +317,28 @@ def _recurrence(rule: str, spec: MeetingSpec) -> tuple[int, dict[str, Any] | Non
         # Zoom's repeating meetings with a fixed time must end; one with no fixed time keeps one link for ever.
         return RECURRING_ANY_TIME, None
     return RECURRING_FIXED_TIME, recurrence
+
+
+def zoom_passcode() -> str:
+    """Ten random letters and digits, with a capital, a small letter and a digit: what Zoom accounts usually ask."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        passcode = "".join(secrets.choice(alphabet) for _ in range(PASSCODE_LENGTH))
+        if all(any(kind(c) for c in passcode) for kind in (str.isupper, str.islower, str.isdigit)):
+            return passcode
+
+
+def _minutes(start: datetime, end: datetime) -> int:
+    # Real elapsed minutes: subtracting two times of one zone ignores a DST change between them.
+    return max(1, round((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() / 60))
+
+
+def _parsed(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _weekly_days(days: list[str], rule: str) -> str:

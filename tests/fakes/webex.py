@@ -2,7 +2,10 @@
 
 It insists on what Webex documents: bearer tokens with the right scopes, single-use codes bound to a
 PKCE challenge, the create rules (times, offsets, tags), tags private to their meetings, the 7-day
-default window of a listing; and it can be told to fail or stall.
+default window of a listing, the site's meeting password rules, invitees managed one by one through
+/meetingInvitees, and the scheduled meetings of a series (named <series>_<original start in UTC>), which
+change or go one at a time and revert when the series' start, end or recurrence changes. Listings come
+in pages linked by a Link header. It can be told to fail or stall.
 """
 
 from __future__ import annotations
@@ -11,9 +14,12 @@ import base64
 import hashlib
 import hmac
 import secrets
+import string
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from itertools import count
 from typing import Any
 from urllib.parse import unquote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,6 +44,13 @@ REFRESH_TOKEN_SECONDS = 7_775_999
 SHORTEST = timedelta(minutes=10)
 LONGEST = timedelta(hours=23, minutes=59)
 LIST_WINDOW = timedelta(days=7)
+SERIES_REACH = timedelta(days=5 * 366)  # a series reaches at most five years out
+PAGE_DEFAULT, PAGE_MAX = 10, 100
+INVITEE_LIMIT = 1000
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+# Characters no Webex meeting password may hold (Meeting Center guide); at most 16 characters.
+REFUSED_IN_PASSWORD = frozenset(' \\`"/&<>=[]')
+LONGEST_PASSWORD = 16
 DIAL_IN = [
     {"label": "United States Toll", "callInNumber": "+1-415-655-0001", "tollType": "toll"},
     {"label": "United States Toll Free", "callInNumber": "+1-855-244-8681", "tollType": "tollFree"},
@@ -82,6 +95,19 @@ class FakeMeeting:
     starts_at: datetime
     ends_at: datetime
     deleted: bool = False
+    # Scheduled meetings changed on their own, by id: new "starts_at"/"ends_at"/"title"/"agenda"/"password",
+    # or "deleted".
+    exceptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class PasswordRules:
+    """A site's rules for meeting passwords (Site Administration, Security Options); strong ones by default."""
+
+    min_length: int = 8
+    mixed_case: bool = True
+    min_digits: int = 1
+    min_symbols: int = 0
 
 
 def default_sites() -> list[dict[str, Any]]:
@@ -98,6 +124,7 @@ class FakeWebexState(ScriptedState):
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     sites: list[dict[str, Any]] = field(default_factory=default_sites)
+    password_rules: PasswordRules = field(default_factory=PasswordRules)
     # (recipient, what): the emails Webex itself would have sent.
     emails_sent: list[tuple[str, str]] = field(default_factory=list)
     next_login: str | None = None
@@ -107,7 +134,7 @@ class FakeWebexState(ScriptedState):
 
 
 class FakeWebex(ScriptedFake):
-    """Webex's /authorize and /access_token, /meetingPreferences/sites and /meetings, under /v1."""
+    """Webex's /authorize and /access_token, /meetingPreferences/sites, /meetings and /meetingInvitees, under /v1."""
 
     def __init__(
         self,
@@ -141,6 +168,21 @@ class FakeWebex(ScriptedFake):
     @property
     def refreshes(self) -> int:
         return self.state.refreshes
+
+    @property
+    def password_rules(self) -> PasswordRules:
+        """The site's password rules; change its fields to make the site stricter or looser."""
+        return self.state.password_rules
+
+    def occurrences(self, series_id: str) -> list[dict[str, Any]]:
+        """The scheduled meetings of a series that are not deleted, as Webex lists them, in original order."""
+        with self._lock:
+            meeting = self.state.meetings[series_id]
+            return [
+                _occurrence(series_id, meeting, original)
+                for original in _original_starts(meeting)
+                if not meeting.exceptions.get(_occurrence_id(series_id, original), {}).get("deleted")
+            ]
 
     @property
     def rotate_refresh_tokens(self) -> bool:
@@ -193,6 +235,8 @@ class FakeWebex(ScriptedFake):
             ("GET", "v1/meetingPreferences/sites"): self._sites,
             ("GET", "v1/meetings"): self._list_meetings,
             ("POST", "v1/meetings"): self._create_meeting,
+            ("GET", "v1/meetingInvitees"): self._list_invitees,
+            ("POST", "v1/meetingInvitees"): self._create_invitee,
         }
         try:
             handler = routes.get((request.method, "/".join(parts)))
@@ -200,6 +244,17 @@ class FakeWebex(ScriptedFake):
                 return handler(request)
             if parts[:2] == ["v1", "meetings"] and len(parts) == 3:
                 one = {"GET": self._get_meeting, "PATCH": self._patch_meeting, "DELETE": self._delete_meeting}
+                if "_" in parts[2]:  # <series>_<original start>: one scheduled meeting of a series
+                    one = {
+                        "GET": self._get_occurrence,
+                        "PATCH": self._patch_occurrence,
+                        "DELETE": self._delete_occurrence,
+                    }
+                if request.method in one:
+                    return one[request.method](request, parts[2])
+                raise Refused(405, "Method not allowed.")
+            if parts[:2] == ["v1", "meetingInvitees"] and len(parts) == 3:
+                one = {"GET": self._get_invitee, "PUT": self._update_invitee, "DELETE": self._delete_invitee}
                 if request.method in one:
                     return one[request.method](request, parts[2])
                 raise Refused(405, "Method not allowed.")
@@ -298,8 +353,10 @@ class FakeWebex(ScriptedFake):
     def _list_meetings(self, request: Request) -> Response:
         email = self._caller(request, "meeting:schedules_read")
         args = request.args
+        if args.get("meetingSeriesId"):
+            return self._list_occurrences(request, email)
         if args.get("meetingType", "meetingSeries") != "meetingSeries":
-            return _webex_json({"items": []})  # only series are modelled
+            return _webex_json({"items": []})  # scheduled meetings are listed by series only
         start = _parse_time(args["from"], "from", UTC) if args.get("from") else None
         end = _parse_time(args["to"], "to", UTC) if args.get("to") else None
         if start is None:
@@ -327,7 +384,7 @@ class FakeWebex(ScriptedFake):
         for name in ("title", "start", "end"):
             if not body.get(name):
                 raise Refused(400, f"{name} cannot be empty.")
-        fields = _checked_fields(body)
+        fields = _checked_fields(body, self.state.password_rules)
         starts_at, ends_at, zone_name = _checked_times(body)
         invitees = _checked_invitees(body.get("invitees"))
         site = body.get("siteUrl") or self._default_site()
@@ -339,8 +396,8 @@ class FakeWebex(ScriptedFake):
             "id": meeting_id,
             "meetingNumber": number,
             "title": fields["title"],
-            "password": body.get("password") or secrets.token_urlsafe(8),
-            "phoneAndVideoSystemPassword": str(secrets.randbelow(9 * 10**7) + 10**7),
+            "password": body.get("password") or _generated_password(),
+            "phoneAndVideoSystemPassword": _numeric_password(),
             "meetingType": "meetingSeries",
             "state": "active",
             "timezone": zone_name,
@@ -381,9 +438,11 @@ class FakeWebex(ScriptedFake):
         email = self._caller(request, "meeting:schedules_write")
         meeting = self._owned(meeting_id, email)
         body = _json_body(request)
-        fields = _checked_fields(body)
+        fields = _checked_fields(body, self.state.password_rules)
         if body.get("siteUrl") not in (None, meeting.data["siteUrl"]):
             raise Refused(400, "siteUrl cannot be changed.")
+        schedule = (meeting.starts_at, meeting.ends_at, meeting.data.get("recurrence"))
+        password = meeting.data["password"]
         if {"start", "end", "timezone"} & body.keys():
             merged = {k: body.get(k, meeting.data[k]) for k in ("start", "end", "timezone")}
             meeting.starts_at, meeting.ends_at, zone_name = _checked_times(merged)
@@ -399,6 +458,10 @@ class FakeWebex(ScriptedFake):
                 meeting.data.pop(name, None)
         if "enabledJoinBeforeHost" in body:
             meeting.data["enabledJoinBeforeHost"] = bool(body["enabledJoinBeforeHost"])
+        if meeting.data["password"] != password:
+            meeting.data["phoneAndVideoSystemPassword"] = _numeric_password()  # Webex derives one from the other
+        if schedule != (meeting.starts_at, meeting.ends_at, meeting.data.get("recurrence")):
+            meeting.exceptions.clear()  # "any exceptional scheduled meeting in this series is cancelled"
         if body.get("sendEmail", True):
             self._email([email, *(i["email"] for i in meeting.invitees)], "update: " + meeting.data["title"])
         return _webex_json(meeting.data)
@@ -410,6 +473,140 @@ class FakeWebex(ScriptedFake):
         if request.args.get("sendEmail", "true") != "false":
             self._email([email, *(i["email"] for i in meeting.invitees)], "cancellation: " + meeting.data["title"])
         return Response(status=204)
+
+    # Scheduled meetings of a series ---------------------------------------------------------
+
+    def _list_occurrences(self, request: Request, email: str) -> Response:
+        args = request.args
+        meeting = self._owned(args["meetingSeriesId"], email)
+        if args.get("meetingType", "scheduledMeeting") != "scheduledMeeting":
+            return _webex_json({"items": []})  # started and ended instances are not modelled
+        start = _parse_time(args["from"], "from", UTC) if args.get("from") else datetime.now(UTC)
+        end = _parse_time(args["to"], "to", UTC) if args.get("to") else start + LIST_WINDOW
+        if start > end:
+            raise Refused(400, "from cannot be after to.")
+        series_id = args["meetingSeriesId"]
+        items = []
+        for original in _original_starts(meeting):
+            changes = meeting.exceptions.get(_occurrence_id(series_id, original), {})
+            if not changes.get("deleted") and start <= changes.get("starts_at", original) < end:
+                items.append(_occurrence(series_id, meeting, original))
+        items.sort(key=lambda item: _parse_time(item["start"], "start", UTC))
+        return _paged(request, items)
+
+    def _get_occurrence(self, request: Request, occurrence_id: str) -> Response:
+        email = self._caller(request, "meeting:schedules_read")
+        series_id, meeting, original = self._owned_occurrence(occurrence_id, email)
+        return _webex_json(_occurrence(series_id, meeting, original))
+
+    def _patch_occurrence(self, request: Request, occurrence_id: str) -> Response:
+        email = self._caller(request, "meeting:schedules_write")
+        series_id, meeting, original = self._owned_occurrence(occurrence_id, email)
+        body = _json_body(request)
+        if "recurrence" in body:
+            raise Refused(400, "recurrence can only be set for a meeting series.")
+        if "integrationTags" in body:
+            raise Refused(400, "integrationTags cannot be updated for a scheduled meeting.")
+        fields = _checked_fields(body, self.state.password_rules)
+        current = _occurrence(series_id, meeting, original)
+        changes = meeting.exceptions.setdefault(occurrence_id, {})
+        if {"start", "end", "timezone"} & body.keys():
+            merged = {k: body.get(k, current[k]) for k in ("start", "end", "timezone")}
+            changes["starts_at"], changes["ends_at"], _ = _checked_times(merged)
+        for name in ("title", "agenda", "password"):
+            if name in body and (fields.get(name) or name == "agenda"):
+                changes[name] = fields[name]
+        if body.get("sendEmail", True):
+            title = _occurrence(series_id, meeting, original)["title"]
+            self._email([email, *(i["email"] for i in meeting.invitees)], "update: " + title)
+        return _webex_json(_occurrence(series_id, meeting, original))
+
+    def _delete_occurrence(self, request: Request, occurrence_id: str) -> Response:
+        email = self._caller(request, "meeting:schedules_write")
+        series_id, meeting, original = self._owned_occurrence(occurrence_id, email)
+        title = _occurrence(series_id, meeting, original)["title"]
+        meeting.exceptions.setdefault(occurrence_id, {})["deleted"] = True
+        if request.args.get("sendEmail", "true") != "false":
+            self._email([email, *(i["email"] for i in meeting.invitees)], "cancellation: " + title)
+        return Response(status=204)
+
+    def _owned_occurrence(self, occurrence_id: str, email: str) -> tuple[str, FakeMeeting, datetime]:
+        series_id, _, stamp = occurrence_id.rpartition("_")
+        meeting = self._owned(series_id, email)
+        try:
+            wanted = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            raise Refused(404, "Meeting not found.") from None
+        for original in _original_starts(meeting):
+            if original >= wanted:
+                break
+        else:
+            raise Refused(404, "Meeting not found.")
+        if original != wanted or meeting.exceptions.get(occurrence_id, {}).get("deleted"):
+            raise Refused(404, "Meeting not found.")
+        return series_id, meeting, original
+
+    # Invitees --------------------------------------------------------------------------------
+
+    def _list_invitees(self, request: Request) -> Response:
+        email = self._caller(request, "meeting:schedules_read")
+        meeting_id = request.args.get("meetingId")
+        if not meeting_id:
+            raise Refused(400, "meetingId cannot be empty.")
+        meeting = self._owned(meeting_id, email)
+        invitees = sorted(meeting.invitees, key=lambda invitee: invitee["email"].lower())
+        return _paged(request, [_invitee(meeting_id, invitee) for invitee in invitees])
+
+    def _create_invitee(self, request: Request) -> Response:
+        email = self._caller(request, "meeting:schedules_write")
+        body = _json_body(request)
+        meeting_id = body.get("meetingId")
+        if not meeting_id:
+            raise Refused(400, "meetingId cannot be empty.")
+        meeting = self._owned(str(meeting_id), email)
+        (invitee,) = _checked_invitees([_invitee_fields(body)])
+        if any(i["email"].lower() == invitee["email"].lower() for i in meeting.invitees):
+            raise Refused(409, f"{invitee['email']} is already invited to this meeting.")
+        if len(meeting.invitees) >= INVITEE_LIMIT:
+            raise Refused(400, f"A meeting can have at most {INVITEE_LIMIT} invitees.")
+        meeting.invitees.append(invitee)
+        if body.get("sendEmail", True):
+            self._email([invitee["email"]], "invitation: " + meeting.data["title"])
+        return _webex_json(_invitee(str(meeting_id), invitee))
+
+    def _get_invitee(self, request: Request, invitee_id: str) -> Response:
+        email = self._caller(request, "meeting:schedules_read")
+        meeting_id, _, invitee = self._owned_invitee(invitee_id, email)
+        return _webex_json(_invitee(meeting_id, invitee))
+
+    def _update_invitee(self, request: Request, invitee_id: str) -> Response:
+        email = self._caller(request, "meeting:schedules_write")
+        meeting_id, meeting, invitee = self._owned_invitee(invitee_id, email)
+        body = _json_body(request)
+        (changed,) = _checked_invitees([_invitee_fields(body)])
+        if any(i is not invitee and i["email"].lower() == changed["email"].lower() for i in meeting.invitees):
+            raise Refused(409, f"{changed['email']} is already invited to this meeting.")
+        invitee.clear()
+        invitee.update(changed)
+        if body.get("sendEmail", True):
+            self._email([invitee["email"]], "update: " + meeting.data["title"])
+        return _webex_json(_invitee(meeting_id, invitee))
+
+    def _delete_invitee(self, request: Request, invitee_id: str) -> Response:
+        email = self._caller(request, "meeting:schedules_write")
+        _, meeting, invitee = self._owned_invitee(invitee_id, email)
+        meeting.invitees.remove(invitee)
+        if request.args.get("sendEmail", "true") != "false":
+            self._email([invitee["email"]], "cancellation: " + meeting.data["title"])
+        return Response(status=204)
+
+    def _owned_invitee(self, invitee_id: str, email: str) -> tuple[str, FakeMeeting, dict[str, Any]]:
+        meeting_id, _, _ = invitee_id.rpartition("_")
+        meeting = self._owned(meeting_id, email)
+        for invitee in meeting.invitees:
+            if _invitee_id(meeting_id, invitee["email"]) == invitee_id:
+                return meeting_id, meeting, invitee
+        raise Refused(404, "Meeting invitee not found.")
 
     def _owned(self, meeting_id: str, email: str) -> FakeMeeting:
         meeting = self.state.meetings.get(meeting_id)
@@ -426,7 +623,7 @@ class FakeWebex(ScriptedFake):
         self.state.emails_sent.extend((recipient, what) for recipient in recipients)
 
 
-def _checked_fields(body: dict[str, Any]) -> dict[str, Any]:
+def _checked_fields(body: dict[str, Any], rules: PasswordRules) -> dict[str, Any]:
     """Title, agenda, recurrence, password and tags, refused the way Webex documents."""
     title, agenda, recurrence = body.get("title"), body.get("agenda"), body.get("recurrence")
     if "title" in body and (not isinstance(title, str) or not 1 <= len(title) <= 128):
@@ -439,6 +636,9 @@ def _checked_fields(body: dict[str, Any]) -> dict[str, Any]:
         raise Refused(400, f"Invalid recurrence rule '{recurrence}'.")
     if "password" in body and (not isinstance(body["password"], str) or not body["password"]):
         raise Refused(400, "Meeting password validation failed: password cannot be empty.")
+    problem = _password_problem(body["password"], rules) if "password" in body else None
+    if problem:
+        raise Refused(400, f"Meeting password validation failed: {problem}")
     tags = body.get("integrationTags")
     if tags is not None and (
         not isinstance(tags, list)
@@ -488,6 +688,165 @@ def _checked_invitees(invitees: Any) -> list[dict[str, Any]]:
         if not isinstance(invitee, dict) or not isinstance(invitee.get("email"), str) or "@" not in invitee["email"]:
             raise Refused(400, "Every invitee needs a valid email.")
     return [dict(invitee) for invitee in invitees]
+
+
+def _password_problem(password: str, rules: PasswordRules) -> str | None:
+    """What the site's rules find wrong with a meeting password, in the words of a refusal; None if nothing."""
+    if not rules.min_length <= len(password) <= LONGEST_PASSWORD:
+        return f"The password must have {rules.min_length} to {LONGEST_PASSWORD} characters."
+    if REFUSED_IN_PASSWORD & set(password):
+        return 'The password cannot contain spaces or any of \\ ` " / & < > = [ ].'
+    if rules.mixed_case and not (any(c.isupper() for c in password) and any(c.islower() for c in password)):
+        return "The password must contain both upper and lower case letters."
+    if sum(c.isdigit() for c in password) < rules.min_digits:
+        return f"The password must contain at least {rules.min_digits} numeric characters."
+    if not any(c.isalpha() for c in password):
+        return "The password must contain at least 1 alphabetic character."
+    if sum(not c.isalnum() for c in password) < rules.min_symbols:
+        return f"The password must contain at least {rules.min_symbols} special characters."
+    return None
+
+
+def _generated_password() -> str:
+    """A password as Webex makes one when none is given, e.g. "BgJep@43"."""
+    capital, small = secrets.choice(string.ascii_uppercase), secrets.choice(string.ascii_lowercase)
+    letters = "".join(secrets.choice(string.ascii_letters) for _ in range(3))
+    return f"{capital}{small}{letters}@{secrets.randbelow(90) + 10}"
+
+
+def _numeric_password() -> str:
+    return str(secrets.randbelow(9 * 10**7) + 10**7)
+
+
+def _original_starts(meeting: FakeMeeting) -> Iterator[datetime]:
+    """When each scheduled meeting of the series was due, in UTC and in order, as its RRULE repeats the first.
+
+    DAILY, WEEKLY and MONTHLY (Webex takes only the first BYDAY or BYMONTHDAY of a monthly rule), with
+    INTERVAL, BYDAY, COUNT and UNTIL; a series reaches five years out at most. Other rules are not modelled.
+    """
+    rule = meeting.data.get("recurrence")
+    if not rule:
+        yield meeting.starts_at
+        return
+    parts = dict(part.split("=", 1) for part in rule.split(";") if "=" in part)
+    zone = ZoneInfo(meeting.data["timezone"])
+    first = meeting.starts_at.astimezone(zone)
+    if parts.keys() - {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "WKST"} or parts.get(
+        "FREQ"
+    ) not in ("DAILY", "WEEKLY", "MONTHLY"):
+        raise Refused(501, f"The fake Webex does not model the recurrence {rule!r}.")
+    last = first + SERIES_REACH
+    if "UNTIL" in parts:
+        last = min(last, _until(parts["UNTIL"], zone))
+    remaining = int(parts["COUNT"]) if "COUNT" in parts else None
+    for day in _rule_days(parts, first.date()):
+        moment = datetime.combine(day, first.time(), zone)
+        if moment < first:
+            continue
+        if moment > last or remaining == 0:
+            return
+        if remaining is not None:
+            remaining -= 1
+        yield moment.astimezone(UTC)
+
+
+def _rule_days(parts: dict[str, str], first: date) -> Iterator[date]:
+    """Every day the rule names from the period of `first` on, in order (the caller stops the endless list)."""
+    interval = int(parts.get("INTERVAL", "1"))
+    weekdays = sorted(WEEKDAYS.index(day[-2:]) for day in parts.get("BYDAY", "").split(",") if day)
+    if parts["FREQ"] == "DAILY":
+        for step in count():
+            day = first + timedelta(days=step * interval)
+            if not weekdays or day.weekday() in weekdays:
+                yield day
+    elif parts["FREQ"] == "WEEKLY":
+        monday = first - timedelta(days=first.weekday())
+        for step in count():
+            for weekday in weekdays or [first.weekday()]:
+                yield monday + timedelta(days=step * interval * 7 + weekday)
+    else:
+        month_day = int(parts.get("BYMONTHDAY", str(first.day)).split(",")[0])
+        for step in count():
+            year, month = divmod(first.month - 1 + step * interval, 12)
+            try:
+                yield date(first.year + year, month + 1, month_day)
+            except ValueError:
+                continue  # a month without that day has no meeting
+
+
+def _until(value: str, zone: tzinfo) -> datetime:
+    if len(value) == 8:
+        return datetime.combine(date(int(value[:4]), int(value[4:6]), int(value[6:])), time(23, 59, 59), zone)
+    if value.endswith("Z"):
+        return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    return datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=zone)
+
+
+def _occurrence_id(series_id: str, original: datetime) -> str:
+    return f"{series_id}_{original.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def _occurrence(series_id: str, meeting: FakeMeeting, original: datetime) -> dict[str, Any]:
+    """One scheduled meeting of a series as Webex answers it: the series' fields with its own id, times and changes."""
+    occurrence_id = _occurrence_id(series_id, original)
+    changes = meeting.exceptions.get(occurrence_id, {})
+    zone_name = meeting.data["timezone"]
+    starts_at = changes.get("starts_at", original)
+    ends_at = changes.get("ends_at", original + (meeting.ends_at - meeting.starts_at))
+    data = {k: v for k, v in meeting.data.items() if k != "recurrence"}
+    data.update(
+        id=occurrence_id,
+        meetingSeriesId=series_id,
+        meetingType="scheduledMeeting",
+        state="scheduled",
+        isModified=any(k != "deleted" for k in changes),
+        start=_format_time(starts_at, zone_name),
+        end=_format_time(ends_at, zone_name),
+    )
+    for name in ("title", "agenda", "password"):
+        if name in changes:
+            data[name] = changes[name]
+            if changes[name] is None:
+                data.pop(name)
+    return data
+
+
+def _invitee_id(meeting_id: str, email: str) -> str:
+    return f"{meeting_id}_{int(hashlib.sha256(email.lower().encode()).hexdigest()[:7], 16)}"
+
+
+def _invitee_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """What an invitee keeps of a request: email, display name, and coHost only when true (as create stores it)."""
+    kept = {k: body[k] for k in ("email", "displayName") if k in body}
+    return {**kept, "coHost": True} if body.get("coHost") else kept
+
+
+def _invitee(meeting_id: str, invitee: dict[str, Any]) -> dict[str, Any]:
+    """An invitee as /meetingInvitees answers it."""
+    return {
+        "id": _invitee_id(meeting_id, invitee["email"]),
+        "email": invitee["email"],
+        "displayName": invitee.get("displayName") or invitee["email"],
+        "coHost": bool(invitee.get("coHost")),
+        "meetingId": meeting_id,
+        "panelist": False,
+    }
+
+
+def _paged(request: Request, items: list[dict[str, Any]]) -> Response:
+    """One page of `items` (`max`, default 10, at most 100), with a Link header to the next page if any."""
+    try:
+        size = min(PAGE_MAX, max(1, int(request.args.get("max", str(PAGE_DEFAULT)))))
+        cursor = request.args.get("cursor")
+        offset = int(base64.urlsafe_b64decode(cursor).decode()) if cursor else 0
+    except ValueError:
+        raise Refused(400, "Invalid max or cursor.") from None
+    response = _webex_json({"items": items[offset : offset + size]})
+    if offset + size < len(items):
+        cursor = base64.urlsafe_b64encode(str(offset + size).encode()).decode()
+        query = urlencode({**request.args.to_dict(), "max": str(size), "cursor": cursor})
+        response.headers["Link"] = f'<{request.host_url.rstrip("/")}{request.path}?{query}>; rel="next"'
+    return response
 
 
 def _parse_time(value: Any, name: str, zone: tzinfo) -> datetime:

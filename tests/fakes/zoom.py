@@ -2,8 +2,10 @@
 
 It insists on what Zoom documents: client credentials as HTTP Basic, single-use codes bound to a PKCE
 challenge, refresh tokens that rotate, re-authorizing that revokes earlier tokens, numeric meeting ids,
-passcodes of at most 10 characters, 204 answers without a body, date-valued Retry-After, a daily
-create/update quota; and it can be told to fail or stall.
+passcodes of at most 10 characters that meet the account's passcode requirement, 204 answers without a
+body, date-valued Retry-After, a daily create/update quota, and the occurrences of a recurring meeting
+with a fixed time (named by their original start in epoch milliseconds), of which only the agenda, time
+and a few settings change one at a time; and it can be told to fail or stall.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from email.utils import format_datetime
+from itertools import count
 from typing import Any
 from urllib.parse import unquote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,6 +39,13 @@ DAILY_LIMIT = 100  # meeting creates and updates per user per day, reset at 00:0
 PASSWORD = re.compile(r"[A-Za-z0-9@\-_*]{1,10}")
 WEEKLY_DAYS = re.compile(r"[1-7](,[1-7])*")
 INTERVAL_LIMITS = {1: 90, 2: 12, 3: 3}
+MOST_OCCURRENCES = 50
+# What PATCH ?occurrence_id= may change: "agenda, start_time, duration, settings: {host_video, ...}".
+OCCURRENCE_FIELDS = frozenset({"agenda", "start_time", "duration", "settings"})
+OCCURRENCE_SETTINGS = frozenset(
+    {"host_video", "participant_video", "join_before_host", "mute_upon_entry", "waiting_room", "watermark"}
+    | {"auto_recording"}
+)
 GLOBAL_DIAL_IN = [
     {"country": "US", "country_name": "US", "city": "New York", "number": "+1 6465588656", "type": "toll"},
     {"country": "US", "country_name": "US", "number": "+1 8774369236", "type": "tollfree"},
@@ -101,15 +112,29 @@ class AccessToken:
 
 @dataclass
 class FakeMeeting:
-    data: dict[str, Any]  # the meeting object as GET /meetings/{id} answers it
+    data: dict[str, Any]  # the meeting object as GET /meetings/{id} answers it, but for its occurrences
     host: str
     template_id: str | None = None
     deleted: bool = False
+    # Occurrences changed on their own, by occurrence id: "start_time", "duration", "agenda" or "deleted".
+    exceptions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def starts_at(self) -> datetime | None:
         start = self.data.get("start_time")
         return datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None
+
+
+@dataclass
+class PasscodeRequirement:
+    """The account's "minimum passcode requirement" settings; none by default."""
+
+    min_length: int = 1
+    letter: bool = False
+    number: bool = False
+    special_character: bool = False
+    upper_and_lower: bool = False
+    only_numeric: bool = False
 
 
 @dataclass
@@ -127,6 +152,7 @@ class FakeZoomState(ScriptedState):
     deny_next: bool = False
     refreshes: int = 0
     daily_limit: int = DAILY_LIMIT
+    passcode_requirement: PasscodeRequirement = field(default_factory=PasscodeRequirement)
 
 
 class FakeZoom(ScriptedFake):
@@ -180,6 +206,16 @@ class FakeZoom(ScriptedFake):
     @daily_limit.setter
     def daily_limit(self, value: int) -> None:
         self.state.daily_limit = value
+
+    @property
+    def passcode_requirement(self) -> PasscodeRequirement:
+        """The account's passcode requirement; change its fields to make the account stricter."""
+        return self.state.passcode_requirement
+
+    def occurrences(self, meeting_id: str) -> list[dict[str, Any]]:
+        """The occurrences of a recurring meeting with a fixed time, deleted ones included, as GET lists them."""
+        with self._lock:
+            return _occurrences(self.state.meetings[meeting_id])
 
     def next_login(self, email: str) -> None:
         """The next authorization is approved as this user."""
@@ -381,7 +417,7 @@ class FakeZoom(ScriptedFake):
 
     def _create_meeting(self, request: Request, email: str) -> Response:
         body = _json_body(request)
-        fields = _checked_fields(body)
+        fields = _checked_fields(body, self.state.passcode_requirement)
         if fields.get("type") == 8 and "recurrence" not in fields:
             raise invalid("recurrence", "A recurring meeting with a fixed time needs a recurrence.")
         self._count_write(email)
@@ -468,11 +504,20 @@ class FakeZoom(ScriptedFake):
         )
 
     def _get_meeting(self, request: Request, email: str, meeting_id: str) -> Response:
-        return _zoom_json(self._owned(meeting_id, email).data)
+        meeting = self._owned(meeting_id, email)
+        answer = dict(meeting.data)
+        if answer["type"] == 8:
+            answer["occurrences"] = _occurrences(meeting)
+        if request.args.get("occurrence_id"):
+            occurrence = self._occurrence(meeting, request.args["occurrence_id"])
+            answer.update({k: occurrence[k] for k in ("start_time", "duration")})
+        return _zoom_json(answer)
 
     def _patch_meeting(self, request: Request, email: str, meeting_id: str) -> Response:
         meeting = self._owned(meeting_id, email)
-        fields = _checked_fields(_json_body(request))
+        if request.args.get("occurrence_id"):
+            return self._patch_occurrence(request, email, meeting)
+        fields = _checked_fields(_json_body(request), self.state.passcode_requirement)
         data = meeting.data
         meeting_type = fields.get("type", data["type"])
         if meeting_type == 8 and "recurrence" not in fields and "recurrence" not in data:
@@ -495,11 +540,36 @@ class FakeZoom(ScriptedFake):
 
     def _delete_meeting(self, request: Request, email: str, meeting_id: str) -> Response:
         meeting = self._owned(meeting_id, email)
-        meeting.deleted = True
+        occurrence_id = request.args.get("occurrence_id")
+        if occurrence_id:
+            self._occurrence(meeting, occurrence_id)
+            meeting.exceptions.setdefault(occurrence_id, {})["deleted"] = True
+        else:
+            meeting.deleted = True
         if request.args.get("schedule_for_reminder", "true") != "false":
             hosts = [h for h in meeting.data["settings"].get("alternative_hosts", "").split(";") if h]
             self.state.emails_sent.extend((who, "cancelled: " + meeting.data["topic"]) for who in [email, *hosts])
         return Response(status=204)
+
+    def _patch_occurrence(self, request: Request, email: str, meeting: FakeMeeting) -> Response:
+        occurrence_id = request.args["occurrence_id"]
+        self._occurrence(meeting, occurrence_id)
+        body = _json_body(request)
+        for name in body.keys() - OCCURRENCE_FIELDS:
+            raise invalid(name, f"{name} cannot be changed for one occurrence.")
+        for name in (body.get("settings") or {}).keys() - OCCURRENCE_SETTINGS:
+            raise invalid(f"settings.{name}", f"settings.{name} cannot be changed for one occurrence.")
+        fields = _checked_fields({**body, "timezone": meeting.data["timezone"]}, self.state.passcode_requirement)
+        self._count_write(email)
+        changes = meeting.exceptions.setdefault(occurrence_id, {})
+        changes.update({k: fields[k] for k in ("start_time", "duration", "agenda") if k in fields})
+        return Response(status=204)
+
+    def _occurrence(self, meeting: FakeMeeting, occurrence_id: str) -> dict[str, Any]:
+        for occurrence in _occurrences(meeting):
+            if occurrence["occurrence_id"] == occurrence_id and occurrence["status"] != "deleted":
+                return occurrence
+        raise Refused(404, 3001, f"Meeting occurrence does not exist: {occurrence_id}.")
 
     def _sip_dialing(self, email: str, meeting_id: str) -> Response:
         meeting = self._owned(meeting_id, email)
@@ -534,7 +604,7 @@ class FakeZoom(ScriptedFake):
         self.state.writes[key] = self.state.writes.get(key, 0) + 1
 
 
-def _checked_fields(body: dict[str, Any]) -> dict[str, Any]:
+def _checked_fields(body: dict[str, Any], requirement: PasscodeRequirement) -> dict[str, Any]:
     """The meeting fields of a create or update body, refused the way Zoom refuses them (code 300)."""
     fields: dict[str, Any] = {}
     if "topic" in body:
@@ -570,12 +640,110 @@ def _checked_fields(body: dict[str, Any]) -> dict[str, Any]:
                 "Password can only have a maximum of 10 characters and only contain alphanumeric characters "
                 "and @ - _ *.",
             )
+        problem = _passcode_problem(password, requirement)
+        if problem:
+            raise invalid("password", f"The passcode does not meet the account's passcode requirement: {problem}")
         fields["password"] = password
     if "recurrence" in body:
         fields["recurrence"] = _checked_recurrence(body["recurrence"])
     if "settings" in body:
         fields["settings"] = _checked_settings(body["settings"])
     return fields
+
+
+def _passcode_problem(passcode: str, requirement: PasscodeRequirement) -> str | None:
+    checks = (
+        (len(passcode) >= requirement.min_length, f"at least {requirement.min_length} characters"),
+        (not requirement.letter or any(c.isalpha() for c in passcode), "a letter"),
+        (not requirement.number or any(c.isdigit() for c in passcode), "a number"),
+        (not requirement.special_character or any(not c.isalnum() for c in passcode), "a special character"),
+        (
+            not requirement.upper_and_lower or (passcode.lower() != passcode and passcode.upper() != passcode),
+            "upper and lower case letters",
+        ),
+        (not requirement.only_numeric or passcode.isdigit(), "only numbers"),
+    )
+    return next((f"it needs {needed}." for met, needed in checks if not met), None)
+
+
+def _occurrences(meeting: FakeMeeting) -> list[dict[str, Any]]:
+    """The occurrences of a recurring meeting with a fixed time, with the changes made to each one."""
+    data = meeting.data
+    if data["type"] != 8:
+        return []
+    occurrences = []
+    for start in _occurrence_starts(data):
+        occurrence_id = str(int(start.timestamp() * 1000))
+        changes = meeting.exceptions.get(occurrence_id, {})
+        occurrences.append(
+            {
+                "occurrence_id": occurrence_id,
+                "start_time": changes.get("start_time", _utc(start)),
+                "duration": changes.get("duration", data.get("duration", 60)),
+                "status": "deleted" if changes.get("deleted") else "available",
+            }
+        )
+    return occurrences
+
+
+def _occurrence_starts(data: dict[str, Any]) -> Iterator[datetime]:
+    """Each occurrence's original start, in UTC, as the recurrence repeats the first in the meeting's time zone."""
+    recurrence = data["recurrence"]
+    zone = ZoneInfo(data.get("timezone") or "UTC")
+    first = datetime.fromisoformat(data["start_time"].replace("Z", "+00:00")).astimezone(zone)
+    last = (
+        datetime.fromisoformat(recurrence["end_date_time"].replace("Z", "+00:00"))
+        if "end_date_time" in recurrence
+        else None
+    )
+    remaining = min(recurrence.get("end_times", MOST_OCCURRENCES), MOST_OCCURRENCES)
+    for day in _recurring_days(recurrence, first.date()):
+        moment = datetime.combine(day, first.time(), zone)
+        if moment < first:
+            continue
+        if remaining == 0 or (last is not None and moment > last):
+            return
+        remaining -= 1
+        yield moment.astimezone(UTC)
+
+
+def _recurring_days(recurrence: dict[str, Any], first: date) -> Iterator[date]:
+    """Every day the recurrence names from the period of `first` on, in order (the caller stops the list)."""
+    interval = recurrence.get("repeat_interval", 1)
+    if recurrence["type"] == 1:
+        yield from (first + timedelta(days=step * interval) for step in count())
+    elif recurrence["type"] == 2:
+        sunday = first - timedelta(days=first.isoweekday() % 7)  # Zoom's weeks start on Sunday = 1
+        days = sorted(int(day) for day in recurrence["weekly_days"].split(","))
+        for step in count():
+            yield from (sunday + timedelta(days=step * interval * 7 + day - 1) for day in days)
+    else:
+        for step in count():
+            year, month = divmod(first.month - 1 + step * interval, 12)
+            day = _monthly_day(first.year + year, month + 1, recurrence)
+            if day is not None:
+                yield day
+
+
+def _monthly_day(year: int, month: int, recurrence: dict[str, Any]) -> date | None:
+    if "monthly_day" in recurrence:
+        try:
+            return date(year, month, recurrence["monthly_day"])
+        except ValueError:
+            return None  # a month without that day has no occurrence
+    weekday = (recurrence["monthly_week_day"] - 2) % 7  # Zoom's Sunday = 1, Python's Monday = 0
+    days = [date(year, month, d) for d in range(1, 32) if _is_date(year, month, d)]
+    matching = [d for d in days if d.weekday() == weekday]
+    week = recurrence["monthly_week"]
+    return matching[-1] if week == -1 else matching[week - 1]
+
+
+def _is_date(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def _checked_recurrence(recurrence: Any) -> dict[str, Any]:
