@@ -48,6 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     policy.add_argument("--webex-site", help="the Webex site every meeting uses, e.g. acme.webex.com")
     policy.add_argument("--retention-days", type=int, help="how long audit records are kept")
     policy.add_argument(
+        "--copied-events",
+        choices=("strip", "new"),
+        help="a duplicated event carrying another event's meeting: strip the copied details, or give it a new meeting",
+    )
+    policy.add_argument(
+        "--rotate-passcode",
+        choices=("on", "off"),
+        help="give a meeting a new passcode when a guest is removed from its event",
+    )
+    policy.add_argument(
         "--lock", help="comma-separated settings users may not change: provider,duration_minutes,webex_site"
     )
 
@@ -126,6 +136,8 @@ def _policy(args: argparse.Namespace) -> int:
                 "webex_site": args.webex_site,
                 "retention_days": args.retention_days,
                 "locked": locked,
+                "copied_events": args.copied_events,
+                "rotate_passcode_on_removal": None if args.rotate_passcode is None else args.rotate_passcode == "on",
             }
             current = dataclasses.replace(
                 base, **{k: v for k, v in changes.items() if v is not None}, updated_at=datetime.now(UTC)

@@ -98,8 +98,13 @@ def event_key(calendar_id: str, event_id: str) -> str:
 
 def fingerprint(event: CalendarEvent) -> str:
     """What a meeting copies from its event; a different value means the meeting needs updating."""
-    parts = [event.title, _iso(event.start), _iso(event.end), *sorted(event.recurrence)]
+    parts = [event.title, _iso(event.start), _iso(event.end), *sorted(event.recurrence), *guests(event)]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+
+
+def guests(event: CalendarEvent) -> tuple[str, ...]:
+    """The people a meeting is for: the event's guests, without rooms and without the organiser's own entry."""
+    return tuple(sorted({a.email.lower() for a in event.attendees if not a.resource and not a.is_self}))
 
 
 class Scheduler:
@@ -178,7 +183,9 @@ class Scheduler:
             return self._read_if_there(calendar_id, event_id)
 
         event = self._write_to_calendar(key, mark, meeting, insert, confirm)
-        return Scheduled(self._ready(key, mark, meeting, event), meeting, event)
+        link = self._ready(key, mark, meeting, event)
+        self._keep_in_step(calendar_id)
+        return Scheduled(link, meeting, event)
 
     def _existing(
         self,
@@ -226,7 +233,9 @@ class Scheduler:
             return self._read_if_there(calendar_id, event.event_id)
 
         written = self._write_to_calendar(key, mark, meeting, write, confirm)
-        return Scheduled(self._ready(key, mark, meeting, written), meeting, written)
+        link = self._ready(key, mark, meeting, written)
+        self._keep_in_step(calendar_id)
+        return Scheduled(link, meeting, written)
 
     def update_meeting(self, calendar_id: str, event_id: str) -> Scheduled:
         """Bring the meeting in line with the event's current title and time."""
@@ -275,6 +284,61 @@ class Scheduler:
         self.services.store.delete(MeetingLink, key)
         return written
 
+    # While the user is away -------------------------------------------------------------------
+
+    def follow_event(self, link: MeetingLink, event: CalendarEvent, rotate: bool) -> Meeting:
+        """The event changed in Calendar: the meeting takes its title, time and guests. With `rotate`, a
+        removed guest also means a new passcode, written onto the event, so their old invitation stops working."""
+        assert link.meeting_id is not None  # only ready links are followed
+        provider = self.provider_for(link.provider)
+        spec = self._spec(event)
+        meeting = provider.update(link.meeting_id, spec)
+        outcome = "followed the event in Calendar"
+        if rotate and set(link.invitees) - set(spec.invitees) and provider.can_rotate_passcode:
+            meeting = provider.rotate_passcode(link.meeting_id)
+
+            def write(with_conference: bool) -> CalendarEvent:
+                fields = self._fields(meeting, event, link.link_id, with_conference)
+                return patch_event(
+                    self.services.google, self.actor.google_token, event.calendar_id, event.event_id, fields, "all"
+                )
+
+            self._with_conference_fallback(write)
+            outcome += "; new passcode after a guest was removed"
+        self._audit("update", link.link_id, meeting, outcome)
+        now = datetime.now(UTC)
+
+        def followed(current: MeetingLink | None) -> MeetingLink | None:
+            if current is None or current.meeting_id != link.meeting_id:
+                return None
+            return dataclasses.replace(
+                current,
+                join_url=meeting.join_url,
+                fingerprint=fingerprint(event),
+                invitees=guests(event),
+                updated_at=now,
+                expires_at=self.link_expiry(event),
+            )
+
+        self.services.store.update(MeetingLink, link.link_id, followed)
+        return meeting
+
+    def _keep_in_step(self, calendar_id: str) -> None:
+        """From now on the calendar's changes reach its meetings (addon/sync.py)."""
+        syncer = self.services.syncer
+        syncer.track(self.actor.user_id, self.actor.email, calendar_id, self.actor.google_token or None)
+
+    def spec_for(self, event: CalendarEvent) -> MeetingSpec:
+        """The meeting an event describes (its times must have been checked)."""
+        return self._spec(event)
+
+    def audit_success(self, action: str, link: MeetingLink, outcome: str) -> None:
+        meeting = Meeting(provider=link.provider, meeting_id=link.meeting_id or "", join_url=link.join_url or "")
+        self._audit(action, link.link_id, meeting, outcome)
+
+    def audit(self, action: str, key: str, meeting: Meeting, outcome: str) -> None:
+        self._audit(action, key, meeting, outcome)
+
     # Steps ----------------------------------------------------------------------------------
 
     def _series(self, calendar_id: str, event_id: str) -> CalendarEvent:
@@ -308,7 +372,7 @@ class Scheduler:
     def _spec(self, event: CalendarEvent) -> MeetingSpec:
         assert event.start is not None and event.end is not None  # checked by the callers
         rule = next((r.removeprefix("RRULE:") for r in event.recurrence if r.startswith("RRULE:")), None)
-        invitees = tuple(a.email for a in event.attendees if not a.resource and not a.is_self)
+        invitees = guests(event)
         return MeetingSpec(
             title=event.title or "Meeting",
             start=event.start,
@@ -496,8 +560,10 @@ class Scheduler:
                 event_id=event.event_id,
                 html_link=event.html_link,
                 fingerprint=fingerprint(event),
+                invitees=guests(event),
                 created_at=base.created_at or now,
                 updated_at=now,
+                expires_at=self.link_expiry(event),
             )
 
         link = self.services.store.update(MeetingLink, key, ready)
@@ -512,6 +578,12 @@ class Scheduler:
                 join_url=meeting.join_url,
             )
         return link
+
+    def link_expiry(self, event: CalendarEvent) -> datetime:
+        """The policy's retention, counted from the meeting's end (a series: from now, renewed on each change)."""
+        now = datetime.now(UTC)
+        last = event.end if event.end is not None and not event.recurrence else now
+        return max(last, now) + timedelta(days=self.retention_days)
 
     def _fields(self, meeting: Meeting, event: CalendarEvent | None, key: str, with_conference: bool) -> dict:
         icon = self.services.settings.base_url + "/static/logo.png"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flask import current_app
 
 from addon.crypto import SecretBox
 from addon.google.calendar import CalendarZones
 from addon.google.client import GoogleApis
+from addon.google.delegation import OfflineAccess
 from addon.google.directory import DirectorySites
 from addon.join_details import ConferenceSupport
 from addon.meetings.catalog import MeetingServices
@@ -16,6 +18,10 @@ from addon.policy import Policies
 from addon.security import GoogleCerts
 from addon.settings import Settings
 from addon.store import Store, open_store
+from addon.tasks import LocalTasks
+
+if TYPE_CHECKING:
+    from addon.sync import CalendarSyncer
 
 
 @dataclass
@@ -32,8 +38,21 @@ class Services:
     conference_support: ConferenceSupport = field(default_factory=ConferenceSupport)
     calendar_zones: CalendarZones = field(default_factory=CalendarZones)
     directory_sites: DirectorySites = field(default_factory=DirectorySites)
+    offline: OfflineAccess = field(default_factory=lambda: OfflineAccess(None))
+    tasks: LocalTasks = field(default_factory=LocalTasks)
+    _syncer: CalendarSyncer | None = field(default=None, repr=False)
+
+    @property
+    def syncer(self) -> CalendarSyncer:
+        """Built on first use: the syncer works through these services, so it cannot be one of their inputs."""
+        if self._syncer is None:
+            from addon.sync import CalendarSyncer
+
+            self._syncer = CalendarSyncer(self)
+        return self._syncer
 
     def close(self) -> None:
+        self.tasks.close()
         self.google.close()
         self.meetings.close()
         self.store.close()
@@ -50,6 +69,7 @@ def build_services(settings: Settings) -> Services:
         box=box,
         meetings=MeetingServices(settings, store, box),
         policies=Policies(store),
+        offline=OfflineAccess(settings.sync_credentials),
     )
 
 

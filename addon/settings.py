@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
@@ -52,6 +54,14 @@ class Settings:
     audit_retention_days: int = 365
     # "Schema.field" of a directory custom schema holding each user's Webex site, e.g. "Webex.SiteURL".
     directory_site_field: str | None = None
+    # A service account key file with domain-wide delegation (scope calendar.events) for background sync.
+    sync_credentials: str | None = None
+    # A deleted event's meeting is deleted this long after, unless the event moved or came back meanwhile.
+    sync_delete_grace_seconds: int = 300
+    # The identity Cloud Scheduler signs its OIDC tokens as, for /tasks/* outside App Engine's cron.
+    cron_service_account: str | None = None
+    # On App Engine, its cron header can be trusted: App Engine strips it from outside requests.
+    app_engine: bool = False
 
     @property
     def development(self) -> bool:
@@ -103,6 +113,12 @@ class Settings:
             zoom_client_id=get("ZOOM_CLIENT_ID"),
             zoom_client_secret=get("ZOOM_CLIENT_SECRET"),
             directory_site_field=get("ADDON_DIRECTORY_SITE_FIELD"),
+            sync_credentials=get("ADDON_SYNC_CREDENTIALS"),
+            sync_delete_grace_seconds=_whole_number(
+                "ADDON_SYNC_DELETE_GRACE_SECONDS", get("ADDON_SYNC_DELETE_GRACE_SECONDS"), 300, minimum=0
+            ),
+            cron_service_account=get("ADDON_CRON_SERVICE_ACCOUNT"),
+            app_engine=bool(get("GAE_APPLICATION")),
             audit_retention_days=_whole_number("ADDON_AUDIT_RETENTION_DAYS", get("ADDON_AUDIT_RETENTION_DAYS"), 365),
         )
         settings.check()
@@ -144,6 +160,8 @@ class Settings:
             raise SettingsError(
                 f"ADDON_DIRECTORY_SITE_FIELD must be SchemaName.fieldName, not {self.directory_site_field!r}"
             )
+        if self.sync_credentials is not None:
+            _check_key_file(self.sync_credentials)
         for first, second, one, other in (
             ("JITSI_APP_ID", "JITSI_APP_SECRET", self.jitsi_app_id, self.jitsi_app_secret),
             ("WEBEX_CLIENT_ID", "WEBEX_CLIENT_SECRET", self.webex_client_id, self.webex_client_secret),
@@ -157,13 +175,23 @@ def _loopback(host: str | None) -> bool:
     return host in ("localhost", "127.0.0.1", "::1")
 
 
-def _whole_number(name: str, value: str | None, default: int) -> int:
+def _whole_number(name: str, value: str | None, default: int, minimum: int = 1) -> int:
     if value is None:
         return default
     try:
         number = int(value)
     except ValueError as error:
         raise SettingsError(f"{name} must be a whole number, not {value!r}") from error
-    if number < 1:
-        raise SettingsError(f"{name} must be at least 1")
+    if number < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}")
     return number
+
+
+def _check_key_file(path: str) -> None:
+    """A readable service account key, so a typo stops the start instead of every sync later."""
+    try:
+        info = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise SettingsError(f"ADDON_SYNC_CREDENTIALS must name a service account key file (JSON): {error}") from error
+    if not isinstance(info, dict) or info.get("type") != "service_account" or not info.get("private_key"):
+        raise SettingsError("ADDON_SYNC_CREDENTIALS must name a service account key file, type service_account")

@@ -66,6 +66,8 @@ class MeetingPanel:
     remove_url: str
     outdated: bool = False
     can_edit: bool = True
+    # How changes to the event reach the meeting (automatic, limited, or paused and what to do).
+    sync_status: str | None = None
 
 
 def event_card(view: EventView) -> Json:
@@ -131,6 +133,8 @@ def _meeting_section(panel: MeetingPanel | None) -> Json:
     widgets = [link_text(f"{panel.service} meeting", "Join", panel.join_url)]
     if panel.outdated:
         widgets.append(paragraph("The event changed since the meeting was made."))
+    if panel.sync_status:
+        widgets.append(labeled("Calendar changes", panel.sync_status, icon="CLOCK"))
     controls = []
     if panel.outdated and panel.can_edit:
         controls.append(button("Update meeting", action(panel.update_url, spinner=True)))

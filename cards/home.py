@@ -25,6 +25,8 @@ class HomeDefaults:
     service_state: str
     duration_minutes: int
     time_zone: str | None
+    # How changes in Calendar reach meetings; None until the user has one.
+    sync_status: str | None = None
 
 
 def home_card(host_app: str, email: str, defaults: HomeDefaults, settings_url: str) -> Json:
@@ -38,6 +40,8 @@ def home_card(host_app: str, email: str, defaults: HomeDefaults, settings_url: s
     ]
     if defaults.time_zone:
         widgets.append(labeled("Time zone", defaults.time_zone, icon="CLOCK"))
+    if defaults.sync_status:
+        widgets.append(labeled("Calendar changes", defaults.sync_status, icon="CLOCK"))
     widgets.append(buttons(button("Settings", action(settings_url))))
     hint = START_HINTS.get(host_app, START_HINTS["GMAIL"])
     return card(

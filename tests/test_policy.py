@@ -139,7 +139,7 @@ def test_the_policy_command_sets_what_the_app_then_applies(settings: Settings, c
     command = [sys.executable, "-m", "addon", "policy", "set", "--domain", DOMAIN.upper()]
 
     done = subprocess.run(
-        [*command, "--allow", "jitsi,webex", "--default", "webex", "--lock", "provider"],
+        [*command, "--allow", "jitsi,webex", "--default", "webex", "--lock", "provider", "--copied-events", "new"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -152,6 +152,7 @@ def test_the_policy_command_sets_what_the_app_then_applies(settings: Settings, c
     )
 
     assert "default_provider: webex" in done.stdout
+    assert "copied_events: new" in done.stdout and "rotate_passcode_on_removal: False" in done.stdout
     assert refused.returncode == 2 and "unknown service: teams" in refused.stderr
     (card,) = trigger_cards(caller.post("/gmail/home", caller.event("GMAIL")).get_json())
     assert "Webex" in card_text(card)

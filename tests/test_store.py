@@ -277,3 +277,31 @@ def test_records_are_listed_by_key_prefix_in_key_order_without_expired_ones(stor
     assert listed == ["ann@corp.example/2026-01-01", "ann@corp.example/2026-01-02"]
     assert [lease.name for lease in store.with_prefix(Lease, "ann@corp.example/", limit=1)] == [listed[0]]
     assert store.with_prefix(Lease, "nobody/") == []
+
+
+def test_listing_pages_on_after_the_last_key_seen(store: Store) -> None:
+    for name in ("c", "a", "d", "b", "e"):
+        store.put(Lease(name=name))
+
+    first = store.with_prefix(Lease, "", limit=2)
+    second = store.with_prefix(Lease, "", limit=2, after=first[-1].name)
+    third = store.with_prefix(Lease, "", limit=2, after=second[-1].name)
+
+    assert [lease.name for lease in (*first, *second, *third)] == ["a", "b", "c", "d", "e"]
+    assert store.with_prefix(Lease, "", after="e") == []
+
+
+def test_purge_deletes_only_expired_records_of_the_kind(store: Store) -> None:
+    now = datetime.now(UTC)
+    store.put(Lease(name="old-1", expires_at=now - timedelta(days=2)))
+    store.put(Lease(name="old-2", expires_at=now - timedelta(seconds=1)))
+    store.put(Lease(name="current", expires_at=now + timedelta(days=1)))
+    store.put(Lease(name="forever"))
+    store.put(Counter(name="old-1"))
+
+    assert store.purge_expired(Lease, limit=1) == 1
+    assert store.purge_expired(Lease) == 1
+    assert store.purge_expired(Lease) == 0
+
+    assert [lease.name for lease in store.with_prefix(Lease, "")] == ["current", "forever"]
+    assert store.get(Counter, "old-1") == Counter(name="old-1")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +32,10 @@ class CalendarEvent:
     recurring_event_id: str | None = None
     recurrence: tuple[str, ...] = ()
     private_properties: Mapping[str, str] = field(default_factory=dict)
+    # Only in a list of changes: a deleted event (or a cancelled occurrence) is still listed, as cancelled.
+    cancelled: bool = False
+    # For an occurrence of a series: when the series had it start.
+    original_start: datetime | None = None
 
     @property
     def series_id(self) -> str:
@@ -67,6 +72,80 @@ def patch_event(
     return event_from_api(calendar_id, apis.execute(request, user_token))
 
 
+class SyncTokenExpired(Exception):
+    """Calendar no longer honours the sync token (410 Gone): list the calendar in full again."""
+
+
+@dataclass(frozen=True)
+class Changes:
+    events: tuple[CalendarEvent, ...]
+    next_sync_token: str
+    full: bool
+
+
+def changed_events(
+    apis: GoogleApis, token: str, calendar_id: str, sync_token: str | None, window_start: datetime, max_pages: int = 50
+) -> Changes:
+    """Every event changed since `sync_token`, deleted ones included; without a token, every event from
+    `window_start` on. Pages are followed to the end, where Calendar hands out the next sync token."""
+    # The same parameters every time: Calendar refuses filters it cannot combine with a sync token.
+    query: dict[str, Any] = {"calendarId": calendar_id, "showDeleted": True, "maxResults": 250}
+    if sync_token:
+        query["syncToken"] = sync_token
+    else:
+        query["timeMin"] = window_start.isoformat()
+    events: list[CalendarEvent] = []
+    page_token: str | None = None
+    for _ in range(max_pages):
+        request = apis.calendar_events.list(**query, **({"pageToken": page_token} if page_token else {}))
+        try:
+            page = apis.execute(request, token)
+        except GoogleNotFound as error:
+            if sync_token and error.status == 410:
+                raise SyncTokenExpired(calendar_id) from error
+            raise
+        events.extend(event_from_api(calendar_id, item) for item in page.get("items") or [] if isinstance(item, dict))
+        page_token = page.get("nextPageToken")
+        if not page_token:
+            next_token = page.get("nextSyncToken")
+            if not isinstance(next_token, str) or not next_token:
+                raise GoogleApiError("Calendar listed events without a sync token")
+            return Changes(tuple(events), next_token, full=sync_token is None)
+    raise GoogleApiError(f"more than {max_pages} pages of changes in one calendar")
+
+
+@dataclass(frozen=True)
+class Channel:
+    channel_id: str
+    resource_id: str
+    expires_at: datetime
+
+
+def watch_events(
+    apis: GoogleApis, token: str, calendar_id: str, channel_id: str, address: str, secret: str, ttl_seconds: int
+) -> Channel:
+    """Ask Calendar to POST to `address` whenever the calendar's events change, carrying `secret`."""
+    body = {
+        "id": channel_id,
+        "type": "web_hook",
+        "address": address,
+        "token": secret,
+        "params": {"ttl": str(ttl_seconds)},
+    }
+    answer = apis.execute(apis.calendar_events.watch(calendarId=calendar_id, body=body), token)
+    try:
+        expires_at = datetime.fromtimestamp(int(answer["expiration"]) / 1000, UTC)
+        return Channel(str(answer["id"]), str(answer["resourceId"]), expires_at)
+    except (KeyError, TypeError, ValueError) as error:
+        raise GoogleApiError("Calendar answered a watch without its channel") from error
+
+
+def stop_channel(apis: GoogleApis, token: str, channel_id: str, resource_id: str) -> None:
+    """Stop a push channel; one that is already gone is fine."""
+    with contextlib.suppress(GoogleNotFound):
+        apis.execute(apis.calendar_channels.stop(body={"id": channel_id, "resourceId": resource_id}), token)
+
+
 def event_from_api(calendar_id: str, event: Mapping[str, Any]) -> CalendarEvent:
     start, all_day = _when(event.get("start"))
     end, _ = _when(event.get("end"))
@@ -101,6 +180,8 @@ def event_from_api(calendar_id: str, event: Mapping[str, Any]) -> CalendarEvent:
         recurring_event_id=event.get("recurringEventId") if isinstance(event.get("recurringEventId"), str) else None,
         recurrence=tuple(r for r in event.get("recurrence") or [] if isinstance(r, str)),
         private_properties={str(k): str(v) for k, v in properties.items()} if isinstance(properties, dict) else {},
+        cancelled=event.get("status") == "cancelled",
+        original_start=_when(event.get("originalStartTime"))[0],
     )
 
 

@@ -74,6 +74,7 @@ class GoogleApis:
         self.directory = _build("admin", "directory_v1", endpoint)
         self.gmail_messages = self.gmail.users().messages()
         self.calendar_events = self.calendar.events()
+        self.calendar_channels = self.calendar.channels()
         self.directory_users = self.directory.users()
         self._connections = PerThread(self._new_http)
 

@@ -5,17 +5,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from addon.store.records import AuditRecord, DomainPolicy, MeetingLink, OAuthState, ProviderGrant, Record, UserSettings
+from addon.store.records import (
+    AuditRecord,
+    CalendarSync,
+    DomainPolicy,
+    MeetingLink,
+    OAuthState,
+    PendingDeletion,
+    ProviderGrant,
+    Record,
+    TaskCursor,
+    UserSettings,
+    WatchChannel,
+)
 
 __all__ = [
     "AuditRecord",
+    "CalendarSync",
     "DomainPolicy",
     "MeetingLink",
     "OAuthState",
+    "PendingDeletion",
     "ProviderGrant",
     "Record",
     "Store",
+    "TaskCursor",
     "UserSettings",
+    "WatchChannel",
     "open_store",
 ]
 
@@ -40,8 +56,14 @@ class Store(Protocol):
         Returning None from `change` leaves the record as it is. Returns what is stored afterwards.
         """
 
-    def with_prefix(self, kind: type[R], prefix: str, limit: int = 100) -> list[R]:
-        """Unexpired records whose key starts with `prefix`, in key order (no property index needed)."""
+    def with_prefix(self, kind: type[R], prefix: str, limit: int = 100, after: str = "") -> list[R]:
+        """Unexpired records whose key starts with `prefix` (and sorts after `after`), in key order.
+
+        Uses only the key index. Page on with `after` set to the last key of the previous page.
+        """
+
+    def purge_expired(self, kind: type[Record], limit: int = 500) -> int:
+        """Delete up to `limit` records whose expiry has passed; return how many were deleted."""
 
     def close(self) -> None:
         """Release connections."""

@@ -23,6 +23,7 @@ TRANSACTION_ATTEMPTS = 10
 MAX_BACKOFF_SECONDS = 1.0
 # Datastore's TTL policy deletes entities by this property (index.yaml / README); code checks it too.
 EXPIRY_PROPERTY = "expires_at"
+NEVER_BEFORE = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The sidebar waits on us: each call gets a short timeout and a few quick retries, not the library's minute.
 CALL_LIMITS: dict[str, Any] = {
@@ -78,10 +79,14 @@ class DatastoreStore:
                 time.sleep(random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.05 * 2**attempt)))  # noqa: S311
         raise AssertionError("unreachable")
 
-    def with_prefix(self, kind: type[R], prefix: str, limit: int = 100) -> list[R]:
+    def with_prefix(self, kind: type[R], prefix: str, limit: int = 100, after: str = "") -> list[R]:
         # A range on the key uses Datastore's built-in key index; the properties stay unindexed.
         query = self.client.query(kind=kind.KIND)
-        query.add_filter(filter=PropertyFilter("__key__", ">=", self.client.key(kind.KIND, prefix)))
+        # A key name cannot be empty, so "" (no prefix, no page yet) adds no lower bound.
+        if after and after >= prefix:
+            query.add_filter(filter=PropertyFilter("__key__", ">", self.client.key(kind.KIND, after)))
+        elif prefix:
+            query.add_filter(filter=PropertyFilter("__key__", ">=", self.client.key(kind.KIND, prefix)))
         query.add_filter(filter=PropertyFilter("__key__", "<", self.client.key(kind.KIND, prefix + "\U0010ffff")))
         query.order = ["__key__"]
         found = []
@@ -92,6 +97,18 @@ class DatastoreStore:
                 if len(found) >= limit:
                     break
         return found
+
+    def purge_expired(self, kind: type[Record], limit: int = 500) -> int:
+        # expires_at is the one indexed property (the TTL policy uses it too); keys only, nothing is read.
+        query = self.client.query(kind=kind.KIND)
+        # Null sorts before every date, so records that never expire need the lower bound to stay out.
+        query.add_filter(filter=PropertyFilter(EXPIRY_PROPERTY, ">", NEVER_BEFORE))
+        query.add_filter(filter=PropertyFilter(EXPIRY_PROPERTY, "<=", datetime.now(UTC)))
+        query.keys_only()
+        keys = [entity.key for entity in query.fetch(limit=limit, **CALL_LIMITS)]
+        if keys:
+            self.client.delete_multi(keys, **CALL_LIMITS)
+        return len(keys)
 
     def close(self) -> None:
         if self._client is not None:

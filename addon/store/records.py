@@ -128,10 +128,14 @@ class MeetingLink(Record):
     calendar_id: str | None = None
     event_id: str | None = None
     html_link: str | None = None
-    # What the meeting was made from (title and times), to tell when the event changed since.
+    # What the meeting was made from (title, times, guests), to tell when the event changed since.
     fingerprint: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # The guests the meeting was last given, to tell when one was removed.
+    invitees: tuple[str, ...] = ()
+    # The end of the policy's retention: the record is gone after this, even before the purge.
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -169,3 +173,75 @@ class DomainPolicy(Record):
     # Settings users may not change: any of "provider", "duration_minutes", "webex_site".
     locked: tuple[str, ...] = ()
     updated_at: datetime | None = None
+    # A duplicated event that carries another event's meeting: "strip" its copied join details, or give it
+    # a "new" meeting of its own.
+    copied_events: str = "strip"
+    # Give a meeting a new passcode when a guest is removed, so their old invitation stops working.
+    rotate_passcode_on_removal: bool = False
+
+
+@dataclass(frozen=True)
+class CalendarSync(Record):
+    """One calendar of one user that has meetings from the add-on, and how far its changes have been read."""
+
+    KIND: ClassVar[str] = "CalendarSync"
+    KEY_FIELD: ClassVar[str] = "sync_id"
+
+    sync_id: str  # "<google sub>/<calendar id>"
+    user_id: str
+    user_email: str
+    calendar_id: str
+    sync_token: str | None = None
+    synced_at: datetime | None = None
+    # Set when Google or the meeting service refused this user's access during a sync: "google" or a
+    # provider name. Nothing is changed or deleted while it is set; the user's next card offers a reconnect.
+    suspended: str | None = None
+    suspended_at: datetime | None = None
+    # A sync in progress somewhere holds the lease; a notification meanwhile sets `again`.
+    lease_until: datetime | None = None
+    again: bool = False
+    # The newest push channel (older ones overlap it until they expire or are stopped).
+    channel_id: str | None = None
+    channel_expires_at: datetime | None = None
+
+    @staticmethod
+    def id_for(user_id: str, calendar_id: str) -> str:
+        return f"{user_id}/{calendar_id}"
+
+
+@dataclass(frozen=True)
+class WatchChannel(Record):
+    """A Calendar push channel: which calendar sync it wakes, and the hash of the token it must carry."""
+
+    KIND: ClassVar[str] = "WatchChannel"
+    KEY_FIELD: ClassVar[str] = "channel_id"
+
+    channel_id: str
+    sync_id: str
+    resource_id: str
+    token_hash: str
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PendingDeletion(Record):
+    """A meeting whose event was deleted: removed on its service after a grace period, unless the event
+    turns out to have moved to another calendar or come back (Calendar's Undo)."""
+
+    KIND: ClassVar[str] = "PendingDeletion"
+    KEY_FIELD: ClassVar[str] = "link_id"
+
+    link_id: str
+    user_id: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class TaskCursor(Record):
+    """Where a periodic task that pages through all records stopped, so the next run goes on from there."""
+
+    KIND: ClassVar[str] = "TaskCursor"
+    KEY_FIELD: ClassVar[str] = "task"
+
+    task: str
+    after: str = ""

@@ -90,17 +90,27 @@ class SqliteStore:
             raise
         return changed if changed is not None else current
 
-    def with_prefix(self, kind: type[R], prefix: str, limit: int = 100) -> list[R]:
+    def with_prefix(self, kind: type[R], prefix: str, limit: int = 100, after: str = "") -> list[R]:
+        now = datetime.now(UTC).timestamp()
         rows = (
             self._connection()
             .execute(
-                "SELECT properties, expires_at FROM records WHERE kind = ? AND key >= ? AND key < ? ORDER BY key",
-                (kind.KIND, prefix, prefix + "\U0010ffff"),
+                "SELECT properties, expires_at FROM records WHERE kind = ? AND key >= ? AND key > ? AND key < ?"
+                " AND (expires_at IS NULL OR expires_at > ?) ORDER BY key LIMIT ?",
+                (kind.KIND, prefix, after, prefix + "\U0010ffff", now, limit),
             )
             .fetchall()
         )
-        found = [record for record in (_record(kind, row) for row in rows) if record is not None]
-        return found[:limit]
+        return [record for record in (_record(kind, row) for row in rows) if record is not None]
+
+    def purge_expired(self, kind: type[Record], limit: int = 500) -> int:
+        now = datetime.now(UTC).timestamp()
+        cursor = self._connection().execute(
+            "DELETE FROM records WHERE rowid IN "
+            "(SELECT rowid FROM records WHERE kind = ? AND expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)",
+            (kind.KIND, now, limit),
+        )
+        return cursor.rowcount
 
     def close(self) -> None:
         with self._lock:

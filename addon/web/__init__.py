@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from addon.web import accounts, actions, calendar, gmail, health
+    from addon.web import accounts, actions, calendar, gmail, health, hooks, tasks
 
-    for module in (gmail, calendar, actions, accounts, health):
+    for module in (gmail, calendar, actions, accounts, health, hooks, tasks):
         app.register_blueprint(module.bp)

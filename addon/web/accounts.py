@@ -146,6 +146,8 @@ def connect_callback(provider: str) -> Response:
         log.warning("code exchange with %s failed: %s", provider, type(error).__name__)
         return page(f"{name} did not finish the sign-in", "Close this window and try again in a few minutes.", 502)
     found.meetings.grants.save(state.user_id, provider, tokens)
+    # Calendars whose sync stopped on this service's refusal catch up now.
+    found.syncer.resume(state.user_id, provider)
     choose_provider(found, state.user_id, provider)
     done = page(f"{name} is connected", "You can close this window and go back to Gmail or Calendar.", 200, close=True)
     done.delete_cookie(BROWSER_COOKIE, path="/connect/")

@@ -17,7 +17,7 @@ from addon.scheduling import SchedulingError, event_key, fingerprint
 from addon.store import MeetingLink
 from addon.web.context import scheduler, user_settings
 from addon.web.gmail import home
-from addon.web.guard import AddonRequest, google_request
+from addon.web.guard import AddonRequest, Notified, google_request
 from addon.web.signin import require_account
 from cards import problems
 from cards.event import EventView, Guest, JoinPoint, MeetingPanel, event_card, unsaved_event_card
@@ -57,8 +57,17 @@ def auto_add(req: AddonRequest, calendar_id: str, event_id: str) -> None:
 
 @bp.post("/calendar/event-update")
 @google_request(scopes.CALENDAR_EVENT, answer="update")
-def event_update(req: AddonRequest) -> Json:
-    # The user saved the event with the add-on open: show it as saved.
+def event_update(req: AddonRequest) -> Json | Notified:
+    """The user saved the event with the add-on open: its meeting follows at once, then the card shows it."""
+    context = req.event.calendar
+    if context is not None and context.event_id:
+        try:
+            event = read_event(req.services.google, req.user_token, context.calendar_id, context.event_id)
+        except GoogleNotFound:
+            return problems.event_gone(req.request_id)
+        if req.services.syncer.follow_now(req.user.sub, req.user.email, req.user_token, event):
+            return Notified(event_details(req, event), "The meeting now matches the event.")
+        return event_details(req, event)
     return event_details(req)
 
 
@@ -70,16 +79,18 @@ def open_event_ids(req: AddonRequest) -> tuple[str, str]:
     return context.calendar_id, context.event_id
 
 
-def event_details(req: AddonRequest) -> Json:
+def event_details(req: AddonRequest, event: CalendarEvent | None = None) -> Json:
+    """The open event's card; `event` if the caller has just read it."""
     context = req.event.calendar
     if context is None:
         raise BadEvent("calendar is required")
     if context.event_id is None:
         return unsaved_event_card(len(context.attendees))
-    try:
-        event = read_event(req.services.google, req.user_token, context.calendar_id, context.event_id)
-    except GoogleNotFound:
-        return problems.event_gone(req.request_id)
+    if event is None:
+        try:
+            event = read_event(req.services.google, req.user_token, context.calendar_id, context.event_id)
+        except GoogleNotFound:
+            return problems.event_gone(req.request_id)
     view = dataclasses.replace(event_view(context, event, req), meeting=meeting_panel(req, context, event))
     return event_card(view)
 
@@ -99,6 +110,7 @@ def meeting_panel(req: AddonRequest, context: CalendarContext, event: CalendarEv
         # An instance of a series differs from the series by design; only the series itself is compared.
         outdated=bool(ready and link and not event.recurring_event_id and link.fingerprint != fingerprint(event)),
         can_edit=context.capabilities.can_set_conference_data or context.capabilities.can_add_attendees,
+        sync_status=req.services.syncer.status(req.user.sub) if ready else None,
     )
 
 

@@ -81,6 +81,7 @@ def home(req: AddonRequest) -> Json:
             service_state=connection.state,
             duration_minutes=defaults.duration_minutes,
             time_zone=req.event.common.time_zone,
+            sync_status=req.services.syncer.status(req.user.sub),
         ),
         settings_url=req.services.settings.base_url + SETTINGS_PATH,
     )

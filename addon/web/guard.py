@@ -140,7 +140,9 @@ def google_request(
                 return jsonify(request_scopes(missing))
 
             try:
-                return jsonify(wrap(handler(AddonRequest(event=event, user=user, services=found))))
+                answered = jsonify(wrap(handler(AddonRequest(event=event, user=user, services=found))))
+                _user_is_here(found, user, event)
+                return answered
             except BadEvent as error:
                 return _json({"error": str(error)}, 400)
             except (NotConnected, GrantRevoked) as error:
@@ -164,6 +166,13 @@ def google_request(
         return endpoint
 
     return decorate
+
+
+def _user_is_here(found: Services, user: GoogleUser, event: AddonEvent) -> None:
+    """The user's token is here: their calendars' changes can be read with it (see addon/sync.py)."""
+    token = event.authorization.user_oauth_token
+    if token and scopes.CALENDAR_EVENTS in event.authorization.authorized_scopes:
+        found.syncer.user_is_here(user.sub, token)
 
 
 def _problem_for(error: GoogleApiError) -> Json:

@@ -1,0 +1,83 @@
+"""Periodic work, called by App Engine cron or Cloud Scheduler: renew push channels, reconcile, purge."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from flask import Blueprint, Response, jsonify, request
+
+from addon.security import CertsUnavailable, Unauthorized, bearer_token, request_audiences, verify_id_token
+from addon.services import Services, services
+from addon.store import AuditRecord, MeetingLink, OAuthState, PendingDeletion, WatchChannel
+
+bp = Blueprint("tasks", __name__)
+log = logging.getLogger(__name__)
+
+# App Engine ends a cron request after 10 minutes; stop starting new work well before that.
+BUDGET_SECONDS = 8 * 60
+PURGED_KINDS = (MeetingLink, AuditRecord, OAuthState, WatchChannel, PendingDeletion)
+
+
+def scheduled(handler: Callable[[Services, float], dict]) -> Callable[[], Response]:
+    """Only the scheduler may start a task: App Engine's cron header, or Cloud Scheduler's OIDC token."""
+
+    def endpoint() -> Response:
+        found = services()
+        if not _from_scheduler(found):
+            response = jsonify({"error": "unauthorized"})
+            response.status_code = 401
+            return response
+        deadline = time.monotonic() + BUDGET_SECONDS
+        result = handler(found, deadline)
+        log.info("task %s done", request.path, extra={"task": result})
+        return jsonify(result)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+def _from_scheduler(found: Services) -> bool:
+    settings = found.settings
+    # App Engine removes X-Appengine-* headers from requests that come from outside, so there it is proof.
+    if settings.app_engine and request.headers.get("X-Appengine-Cron") == "true":
+        return True
+    if not settings.cron_service_account:
+        return False
+    try:
+        claims = verify_id_token(
+            bearer_token(request.headers.get("Authorization")),
+            found.certs,
+            request_audiences(settings.base_url, request.path, request.query_string.decode()),
+        )
+    except (Unauthorized, CertsUnavailable) as error:
+        log.warning("refused a task request: %s", error)
+        return False
+    return claims.get("email") == settings.cron_service_account and claims.get("email_verified") in (True, "true")
+
+
+def renew_channels(found: Services, deadline: float) -> dict:
+    return {"renewed": found.syncer.renew_channels(deadline)}
+
+
+def reconcile(found: Services, deadline: float) -> dict:
+    deleted = found.syncer.sweep_deletions()
+    return {"synced": found.syncer.reconcile_all(deadline), "deleted": deleted}
+
+
+def purge(found: Services, deadline: float) -> dict:
+    purged = {}
+    for kind in PURGED_KINDS:
+        count = 0
+        while time.monotonic() < deadline:
+            batch = found.store.purge_expired(kind)
+            count += batch
+            if batch == 0:
+                break
+        purged[kind.KIND] = count
+    return {"purged": purged}
+
+
+for _name, _handler in (("renew-channels", renew_channels), ("reconcile", reconcile), ("purge", purge)):
+    bp.add_url_rule(f"/tasks/{_name}", view_func=scheduled(_handler), methods=["GET", "POST"])

@@ -1,0 +1,163 @@
+"""The periodic task and push-notification endpoints: only their rightful callers get in; the purge purges."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from addon import create_app
+from addon.services import Services
+from addon.settings import Settings
+from addon.store import AuditRecord, CalendarSync, MeetingLink, OAuthState, WatchChannel
+from addon.sync import token_hash
+from tests.fakes.google import FakeGoogle
+from tests.fakes.identity import system_claims
+
+SCHEDULER = "scheduler@test-project.iam.gserviceaccount.com"
+TASKS = ("/tasks/renew-channels", "/tasks/reconcile", "/tasks/purge")
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, cron_service_account=SCHEDULER)
+
+
+def scheduler_token(google: FakeGoogle, settings: Settings, path: str, **overrides: object) -> str:
+    """What Cloud Scheduler sends: a Google-signed OIDC token for the task's URL, as its service account."""
+    return google.key.sign(system_claims(settings.base_url + path, SCHEDULER, **overrides))
+
+
+@pytest.mark.parametrize("path", TASKS)
+def test_a_task_called_by_the_scheduler_runs(
+    client: FlaskClient, google: FakeGoogle, settings: Settings, path: str
+) -> None:
+    response = client.post(path, headers={"Authorization": f"Bearer {scheduler_token(google, settings, path)}"})
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"email": "someone-else@test-project.iam.gserviceaccount.com"},
+        {"aud": "https://addon.test/tasks/somewhere-else"},
+        {"email_verified": False},
+        {"exp": 1_000_000},
+    ],
+    ids=["another account", "another audience", "unverified", "expired"],
+)
+def test_a_task_refuses_a_token_that_is_not_the_schedulers(
+    client: FlaskClient, google: FakeGoogle, settings: Settings, overrides: dict
+) -> None:
+    token = scheduler_token(google, settings, "/tasks/purge", **overrides)
+
+    response = client.post("/tasks/purge", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 401
+    assert response.get_json() == {"error": "unauthorized"}
+
+
+def test_the_app_engine_cron_header_counts_only_on_app_engine(client: FlaskClient, settings: Settings) -> None:
+    # Elsewhere anyone can send the header; only App Engine strips it from outside requests.
+    assert client.get("/tasks/purge", headers={"X-Appengine-Cron": "true"}).status_code == 401
+    assert client.get("/tasks/purge").status_code == 401
+
+    on_app_engine = create_app(dataclasses.replace(settings, app_engine=True))
+    try:
+        answer = on_app_engine.test_client().get("/tasks/purge", headers={"X-Appengine-Cron": "true"})
+    finally:
+        on_app_engine.extensions["addon"].close()
+    assert answer.status_code == 200
+
+
+@pytest.fixture
+def services(app: Flask) -> Iterator[Services]:
+    yield app.extensions["addon"]
+
+
+def test_the_purge_deletes_what_outlived_its_retention_and_keeps_the_rest(
+    client: FlaskClient, google: FakeGoogle, settings: Settings, services: Services
+) -> None:
+    now = datetime.now(UTC)
+    past, future = now - timedelta(days=1), now + timedelta(days=1)
+    store = services.store
+    store.put(MeetingLink(link_id="cal/old", user_id="u", provider="jitsi", expires_at=past))
+    store.put(MeetingLink(link_id="cal/current", user_id="u", provider="jitsi", expires_at=future))
+    store.put(AuditRecord("a@x/1", "a@x", "u", "create", "jitsi", "m", "cal/old", "ok", past, expires_at=past))
+    store.put(OAuthState(state_id="s", user_id="u", provider="zoom", expires_at=past))
+    token = scheduler_token(google, settings, "/tasks/purge")
+
+    response = client.post("/tasks/purge", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.get_json()["purged"] == {
+        "MeetingLink": 1,
+        "AuditRecord": 1,
+        "OAuthState": 1,
+        "WatchChannel": 0,
+        "PendingDeletion": 0,
+    }
+    assert store.get(MeetingLink, "cal/current") is not None
+    assert [link.link_id for link in store.with_prefix(MeetingLink, "cal/")] == ["cal/current"]
+
+
+# Push notifications -------------------------------------------------------------------------
+
+
+def watched_calendar(services: Services, secret: str = "channel-secret") -> WatchChannel:
+    sync_id = CalendarSync.id_for("u", "alice@corp.example")
+    services.store.put(CalendarSync(sync_id=sync_id, user_id="u", user_email="alice@corp.example", calendar_id="c"))
+    channel = WatchChannel(
+        channel_id="chan-1",
+        sync_id=sync_id,
+        resource_id="res-1",
+        token_hash=token_hash(secret),
+        expires_at=datetime.now(UTC) + timedelta(days=1),
+    )
+    services.store.put(channel)
+    return channel
+
+
+def notify(client: FlaskClient, **headers: str) -> int:
+    sent = {
+        "X-Goog-Channel-ID": "chan-1",
+        "X-Goog-Channel-Token": "channel-secret",
+        "X-Goog-Resource-ID": "res-1",
+        "X-Goog-Resource-State": "sync",
+        "X-Goog-Message-Number": "1",
+        **headers,
+    }
+    return client.post("/hooks/calendar", headers={k: v for k, v in sent.items() if v}).status_code
+
+
+def test_a_notification_with_its_channels_token_is_acknowledged(client: FlaskClient, services: Services) -> None:
+    watched_calendar(services)
+
+    assert notify(client) == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Goog-Channel-Token": "guessed"},
+        {"X-Goog-Channel-Token": ""},
+        {"X-Goog-Channel-ID": "chan-unknown"},
+        {"X-Goog-Resource-ID": "res-other"},
+    ],
+    ids=["wrong token", "no token", "unknown channel", "other resource"],
+)
+def test_a_forged_notification_is_refused(client: FlaskClient, services: Services, headers: dict) -> None:
+    watched_calendar(services)
+
+    assert notify(client, **headers) == 401
+
+
+def test_a_notification_for_an_expired_channel_is_refused(client: FlaskClient, services: Services) -> None:
+    channel = watched_calendar(services)
+    services.store.put(dataclasses.replace(channel, expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+
+    assert notify(client) == 401
