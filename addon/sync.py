@@ -96,6 +96,7 @@ class CalendarSyncer:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.user_sync_interval_seconds = USER_SYNC_INTERVAL_SECONDS
         self._last_user_sync: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -120,7 +121,7 @@ class CalendarSyncer:
         service account; with one, those it could not reach), which also lifts a Google suspension."""
         now = time.monotonic()
         with self._lock:
-            if now - self._last_user_sync.get(user_id, float("-inf")) < USER_SYNC_INTERVAL_SECONDS:
+            if now - self._last_user_sync.get(user_id, float("-inf")) < self.user_sync_interval_seconds:
                 return
             if len(self._last_user_sync) > 100_000:
                 self._last_user_sync.clear()
@@ -399,9 +400,9 @@ class CalendarSyncer:
         self.services.store.delete(MeetingLink, link.link_id)
         self.services.store.delete(PendingDeletion, link.link_id)
 
-    def sweep_deletions(self, limit: int = 200) -> int:
+    def sweep_deletions(self, limit: int = 200, now: datetime | None = None) -> int:
         """Delete the meetings whose events stayed deleted through the grace period; returns how many."""
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
         done = 0
         for pending in self.services.store.with_prefix(PendingDeletion, "", limit=limit):
             if pending.due_at > now:
@@ -605,6 +606,10 @@ class CalendarSyncer:
     def _suspend(self, sync_id: str, who: str) -> None:
         log.warning("calendar sync suspended: %s refused access", who)
         now = datetime.now(UTC)
+        if who == "google":
+            # The user's next request brings a token that works: use it then, not a minute later.
+            with self._lock:
+                self._last_user_sync.pop(sync_id.split("/", 1)[0], None)
 
         def suspend(current: CalendarSync | None) -> CalendarSync | None:
             if current is None:

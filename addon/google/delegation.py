@@ -55,9 +55,10 @@ class OfflineAccess:
                 credentials = self._tokens[email] = self._base.with_subject(email)
         if not credentials.valid:
             # Two threads may both refresh one user's token; both tokens are valid, so that costs only a call.
-            request = google_auth_httplib2.Request(httplib2.Http(timeout=TOKEN_TIMEOUT_SECONDS))
+            # Once an hour per user at most: a connection of its own, closed right after.
+            http = httplib2.Http(timeout=TOKEN_TIMEOUT_SECONDS)
             try:
-                credentials.refresh(request)
+                credentials.refresh(google_auth_httplib2.Request(http))
             except GoogleAuthError as error:
                 # A 5xx or a lost connection is Google's trouble, not a refusal: nothing gets suspended for it.
                 if isinstance(error, TransportError) or getattr(error, "retryable", False):
@@ -66,5 +67,7 @@ class OfflineAccess:
                 raise GoogleUnauthorized("the service account may not act for this user", 401) from error
             except (OSError, httplib2.HttpLib2Error) as error:
                 raise GoogleUnavailable(f"Google's token endpoint did not answer: {type(error).__name__}") from error
+            finally:
+                http.close()
         assert credentials.token is not None  # set by a successful refresh
         return credentials.token

@@ -1,0 +1,550 @@
+"""Meetings follow their events while the user is away: Calendar pushes a change to the running app, the app
+reads it with its sync token as the domain's service account, and the meeting service ends up matching.
+
+Each test edits the event as the user would in Calendar (the fake then notifies the app over HTTP) and
+ends by checking the meeting service's own state, so no orphan or stale meeting can hide.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from addon.join_details import BLOCK_START, EVENT_PROPERTY, MEETING_PROPERTY
+from addon.services import Services
+from addon.settings import Settings
+from addon.store import AuditRecord, CalendarSync, DomainPolicy, MeetingLink, ProviderGrant
+from tests.card_schema import action_cards, card_text, trigger_cards
+from tests.fakes.google import FakeGoogle
+from tests.fakes.http_server import WsgiServer
+from tests.fakes.webex import FakeWebex
+from tests.fakes.zoom import FakeZoom
+from tests.google_caller import ALICE, GoogleCaller
+from tests.test_scheduling import EVENT_ID, START, arrange_event, event_action, use
+
+CALENDAR = ALICE.email
+KEY = f"{CALENDAR}/{EVENT_ID}"
+SERVICES = ["zoom", "webex"]
+
+
+@pytest.fixture
+def settings(settings: Settings, google: FakeGoogle, tmp_path: Any) -> Settings:
+    """Background sync on: a service account key the admin delegated calendar.events to."""
+    key_file = google.service_account_key_file(tmp_path)
+    google.state.delegation_users = {ALICE.email}
+    return dataclasses.replace(settings, sync_credentials=str(key_file), sync_delete_grace_seconds=0)
+
+
+@pytest.fixture
+def services(app: Flask) -> Services:
+    return app.extensions["addon"]
+
+
+@pytest.fixture(autouse=True)
+def served(app: Flask, google: FakeGoogle) -> Iterator[str]:
+    """The app on a real HTTP server, where the fake Calendar delivers its push notifications."""
+    server = WsgiServer(app)
+    server.start()
+    google.push_target = f"http://127.0.0.1:{server.server_port}"
+    yield google.push_target
+    server.stop()
+
+
+def settle(google: FakeGoogle, services: Services) -> None:
+    """Wait until every notification is answered and every sync it started is done (syncs write, and
+    Calendar tells the app about its own writes too)."""
+    for _ in range(10):
+        seen = len(google.state.deliveries)
+        assert google.settle_deliveries(10)
+        assert services.tasks.wait_idle(20)
+        if len(google.state.deliveries) == seen:
+            return
+    raise AssertionError("the calendar never settled")
+
+
+def meeting_on_event(
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    provider: str,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    **fields: Any,
+) -> MeetingLink:
+    """Alice adds a meeting to her event; the app then watches her calendar."""
+    use(services, provider, zoom, webex)
+    arrange_event(google, **fields)
+    response = event_action(caller, "/actions/add-meeting")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    settle(google, services)
+    link = services.store.get(MeetingLink, KEY)
+    assert link is not None and link.state == "ready"
+    assert any(channel.calendar_id == CALENDAR for channel in google.channels_of(CALENDAR))
+    return link
+
+
+def service(provider: str, zoom: FakeZoom, webex: FakeWebex) -> FakeZoom | FakeWebex:
+    return {"zoom": zoom, "webex": webex}[provider]
+
+
+def the_meeting(provider: str, zoom: FakeZoom, webex: FakeWebex) -> Any:
+    (meeting,) = service(provider, zoom, webex).meetings.values()
+    return meeting
+
+
+def guests_of(provider: str, meeting: Any) -> set[str]:
+    if provider == "webex":
+        return {invitee["email"] for invitee in meeting.invitees}
+    return {invitee["email"] for invitee in meeting.data["settings"]["meeting_invitees"]}
+
+
+def audit_outcomes(services: Services) -> list[str]:
+    return [f"{r.action}: {r.outcome}" for r in services.store.with_prefix(AuditRecord, ALICE.email + "/")]
+
+
+# Complaint 1: Calendar edits never reach the meeting ------------------------------------------
+
+
+@pytest.mark.parametrize("provider", SERVICES)
+def test_moving_the_event_moves_the_meeting(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, provider: str
+) -> None:
+    meeting_on_event(caller, google, services, provider, zoom, webex)
+    later = START + timedelta(days=1, hours=2)
+
+    google.edit_event(
+        CALENDAR,
+        EVENT_ID,
+        {
+            "start": {"dateTime": later.isoformat(), "timeZone": "Europe/Zurich"},
+            "end": {"dateTime": (later + timedelta(minutes=90)).isoformat(), "timeZone": "Europe/Zurich"},
+        },
+    )
+    settle(google, services)
+
+    meeting = the_meeting(provider, zoom, webex)
+    assert meeting.starts_at == later.astimezone(UTC)
+    assert "update: followed the event in Calendar" in audit_outcomes(services)
+    # Nothing left to update by hand.
+    (card,) = trigger_cards(event_action(caller, "/calendar/event-open").get_json())
+    assert "Update meeting" not in card_text(card)
+    assert "Automatic" in card_text(card)
+
+
+@pytest.mark.parametrize("provider", SERVICES)
+def test_renaming_the_event_renames_the_meeting(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, provider: str
+) -> None:
+    meeting_on_event(caller, google, services, provider, zoom, webex)
+
+    google.edit_event(CALENDAR, EVENT_ID, {"summary": "Quarterly review (moved to Q3 numbers)"})
+    settle(google, services)
+
+    meeting = the_meeting(provider, zoom, webex)
+    title = meeting.data["topic"] if provider == "zoom" else meeting.data["title"]
+    assert title == "Quarterly review (moved to Q3 numbers)"
+
+
+@pytest.mark.parametrize("provider", SERVICES)
+def test_guests_added_and_removed_in_calendar_become_the_meetings_invitees(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, provider: str
+) -> None:
+    meeting_on_event(caller, google, services, provider, zoom, webex)
+    assert guests_of(provider, the_meeting(provider, zoom, webex)) == {"bob@corp.example"}
+
+    google.edit_event(
+        CALENDAR,
+        EVENT_ID,
+        {"attendees": [{"email": ALICE.email, "self": True, "organizer": True}, {"email": "carol@corp.example"}]},
+    )
+    settle(google, services)
+
+    assert guests_of(provider, the_meeting(provider, zoom, webex)) == {"carol@corp.example"}
+
+
+@pytest.mark.parametrize("provider", SERVICES)
+def test_a_removed_guest_gets_a_new_passcode_to_keep_out_when_the_policy_asks(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, provider: str
+) -> None:
+    services.store.put(DomainPolicy(domain="corp.example", rotate_passcode_on_removal=True))
+    meeting_on_event(caller, google, services, provider, zoom, webex)
+    old_passcode = the_meeting(provider, zoom, webex).data["password"]
+
+    google.edit_event(CALENDAR, EVENT_ID, {"attendees": [{"email": ALICE.email, "self": True, "organizer": True}]})
+    settle(google, services)
+
+    new_passcode = the_meeting(provider, zoom, webex).data["password"]
+    assert new_passcode and new_passcode != old_passcode
+    event = google.event(CALENDAR, EVENT_ID)
+    assert event is not None
+    assert f"Passcode: {new_passcode}" in event["description"]
+    assert event["description"].count(BLOCK_START) == 1
+    patches = [
+        r for r in google.requests_to(f"/calendar/v3/calendars/{CALENDAR}/events/{EVENT_ID}") if r.method == "PATCH"
+    ]
+    assert patches[-1].args["sendUpdates"] == "all"  # the remaining guests get the new passcode
+
+
+# Complaint 3: deleted events leave live meetings ------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", SERVICES)
+def test_deleting_the_event_deletes_the_meeting(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, provider: str
+) -> None:
+    meeting_on_event(caller, google, services, provider, zoom, webex)
+
+    google.delete_event(CALENDAR, EVENT_ID)
+    settle(google, services)
+
+    assert service(provider, zoom, webex).meetings == {}
+    assert services.store.get(MeetingLink, KEY) is None
+    assert "delete: event deleted in Calendar" in audit_outcomes(services)
+
+
+def test_a_deleted_event_keeps_its_meeting_through_the_grace_period_and_an_undo(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, settings: Settings
+) -> None:
+    services.settings = dataclasses.replace(settings, sync_delete_grace_seconds=3600)
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    kept = dict(google.event(CALENDAR, EVENT_ID) or {})
+
+    google.delete_event(CALENDAR, EVENT_ID)
+    settle(google, services)
+    assert len(zoom.meetings) == 1  # not yet: the user may undo
+
+    google.add_event(CALENDAR, kept)  # Calendar's Undo
+    settle(google, services)
+    services.settings = dataclasses.replace(settings, sync_delete_grace_seconds=0)
+    services.syncer.sweep_deletions(now=datetime.now(UTC) + timedelta(hours=2))
+
+    assert len(zoom.meetings) == 1
+    assert services.store.get(MeetingLink, KEY) is not None
+
+
+def test_a_deleted_event_loses_its_meeting_when_the_grace_period_ends(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, settings: Settings
+) -> None:
+    services.settings = dataclasses.replace(settings, sync_delete_grace_seconds=3600)
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    google.delete_event(CALENDAR, EVENT_ID)
+    settle(google, services)
+
+    assert services.syncer.sweep_deletions() == 0  # still within the grace period
+    assert services.syncer.sweep_deletions(now=datetime.now(UTC) + timedelta(hours=2)) == 1
+
+    assert zoom.meetings == {}
+    assert services.store.get(MeetingLink, KEY) is None
+
+
+def test_an_event_moved_to_another_calendar_takes_its_meeting_along(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, settings: Settings
+) -> None:
+    services.settings = dataclasses.replace(settings, sync_delete_grace_seconds=3600)
+    link = meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    team = "team-calendar@group.calendar.google.com"
+    services.syncer.track(ALICE.sub, ALICE.email, team, None)
+    settle(google, services)
+
+    google.move_event(CALENDAR, EVENT_ID, team)
+    settle(google, services)
+    services.syncer.sweep_deletions(now=datetime.now(UTC) + timedelta(hours=2))
+
+    assert len(zoom.meetings) == 1
+    moved = services.store.get(MeetingLink, f"{team}/{EVENT_ID}")
+    assert moved is not None and moved.meeting_id == link.meeting_id and moved.calendar_id == team
+    assert services.store.get(MeetingLink, KEY) is None
+    event = google.event(team, EVENT_ID)
+    assert event is not None
+    assert event["extendedProperties"]["private"][EVENT_PROPERTY] == f"{team}/{EVENT_ID}"
+
+
+# Complaint 2: copies that duplicate or share meetings -------------------------------------------
+
+
+def test_a_duplicated_event_does_not_share_the_meeting_of_its_original(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    link = meeting_on_event(caller, google, services, "zoom", zoom, webex)
+
+    copy_id = google.copy_event(CALENDAR, EVENT_ID)
+    settle(google, services)
+
+    copy = google.event(CALENDAR, copy_id)
+    assert copy is not None
+    assert link.join_url not in copy.get("description", "") and copy.get("location", "") != link.join_url
+    assert not (copy.get("extendedProperties", {}).get("private") or {}).get(MEETING_PROPERTY)
+    original = google.event(CALENDAR, EVENT_ID)
+    assert original is not None and link.join_url in original["description"]
+    assert len(zoom.meetings) == 1  # no meeting made behind the user's back
+    assert services.store.get(MeetingLink, KEY) is not None
+
+
+def test_with_the_policy_a_duplicated_event_gets_a_meeting_of_its_own(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    services.store.put(DomainPolicy(domain="corp.example", copied_events="new"))
+    link = meeting_on_event(caller, google, services, "zoom", zoom, webex)
+
+    copy_id = google.copy_event(CALENDAR, EVENT_ID)
+    settle(google, services)
+
+    copied = services.store.get(MeetingLink, f"{CALENDAR}/{copy_id}")
+    assert copied is not None and copied.meeting_id != link.meeting_id
+    assert sorted(zoom.meetings) == sorted([link.meeting_id, copied.meeting_id])
+    copy = google.event(CALENDAR, copy_id)
+    assert copy is not None and copied.join_url in copy["description"] and link.join_url not in copy["description"]
+    assert copy["description"].count(BLOCK_START) == 1
+
+
+# Recurring series -----------------------------------------------------------------------------
+
+WEEKLY = {"recurrence": ["RRULE:FREQ=WEEKLY;COUNT=5"]}
+
+
+def occurrence(week: int) -> datetime:
+    return START + timedelta(weeks=week)
+
+
+@pytest.mark.parametrize("provider", SERVICES)
+def test_moving_one_occurrence_moves_only_that_occurrence(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, provider: str
+) -> None:
+    meeting_on_event(caller, google, services, provider, zoom, webex, **WEEKLY)
+    second = occurrence(1)
+    moved_to = second + timedelta(hours=3)
+
+    google.edit_occurrence(
+        CALENDAR,
+        EVENT_ID,
+        second.isoformat(),
+        {
+            "start": {"dateTime": moved_to.isoformat(), "timeZone": "Europe/Zurich"},
+            "end": {"dateTime": (moved_to + timedelta(hours=1)).isoformat(), "timeZone": "Europe/Zurich"},
+        },
+    )
+    settle(google, services)
+
+    starts = occurrence_starts(provider, zoom, webex)
+    assert moved_to.astimezone(UTC) in starts and second.astimezone(UTC) not in starts
+    assert occurrence(2).astimezone(UTC) in starts and len(starts) == 5
+
+
+@pytest.mark.parametrize("provider", SERVICES)
+def test_cancelling_one_occurrence_cancels_only_that_occurrence(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, provider: str
+) -> None:
+    meeting_on_event(caller, google, services, provider, zoom, webex, **WEEKLY)
+
+    google.cancel_occurrence(CALENDAR, EVENT_ID, occurrence(3).isoformat())
+    settle(google, services)
+
+    starts = occurrence_starts(provider, zoom, webex)
+    assert occurrence(3).astimezone(UTC) not in starts and len(starts) == 4
+    assert len(service(provider, zoom, webex).meetings) == 1  # the series itself lives on
+
+
+@pytest.mark.parametrize("provider", SERVICES)
+def test_changing_the_whole_series_changes_the_series_meeting(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, provider: str
+) -> None:
+    meeting_on_event(caller, google, services, provider, zoom, webex, **WEEKLY)
+
+    google.edit_event(CALENDAR, EVENT_ID, {"recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"], "summary": "Weekly review"})
+    settle(google, services)
+
+    assert len(occurrence_starts(provider, zoom, webex)) == 3
+    meeting = the_meeting(provider, zoom, webex)
+    assert (meeting.data["topic"] if provider == "zoom" else meeting.data["title"]) == "Weekly review"
+
+
+def occurrence_starts(provider: str, zoom: FakeZoom, webex: FakeWebex) -> set[datetime]:
+    """When the service will hold each occurrence that is still on."""
+    meeting_id = the_meeting(provider, zoom, webex).data["id"]
+    if provider == "zoom":
+        listed = [o["start_time"] for o in zoom.occurrences(str(meeting_id)) if o.get("status") != "deleted"]
+    else:
+        listed = [o["start"] for o in webex.occurrences(meeting_id)]
+    return {datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(UTC) for start in listed}
+
+
+# Revoked access --------------------------------------------------------------------------------
+
+
+def test_a_revoked_meeting_service_grant_pauses_sync_without_deleting_anything_and_reconnecting_catches_up(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    zoom.revoke_user("alice@corp.example")
+
+    google.delete_event(CALENDAR, EVENT_ID)
+    settle(google, services)
+
+    assert len(zoom.meetings) == 1  # an auth error deletes nothing
+    assert services.store.get(MeetingLink, KEY) is not None
+    record = services.store.get(CalendarSync, CalendarSync.id_for(ALICE.sub, CALENDAR))
+    assert record is not None and record.suspended == "zoom"
+    (home,) = trigger_cards(caller.post("/calendar/home", caller.event("CALENDAR")).get_json())
+    assert "Paused: Zoom refused access" in card_text(home)
+
+    # Alice reconnects; the deletion she made meanwhile now reaches Zoom.
+    use(services, "zoom", zoom, webex)
+    services.syncer.resume(ALICE.sub, "zoom")
+    settle(google, services)
+
+    assert zoom.meetings == {}
+    grant = services.store.get(ProviderGrant, ProviderGrant.id_for(ALICE.sub, "zoom"))
+    assert grant is not None and grant.status == "active"
+
+
+def test_delegation_withdrawn_by_the_admin_pauses_background_sync_and_the_users_own_visit_resumes_it(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    google.state.delegation_enabled = False
+    for token in list(google.state.delegated_tokens):
+        google.revoke_token(token)
+    later = START + timedelta(hours=4)
+
+    google.edit_event(
+        CALENDAR,
+        EVENT_ID,
+        {
+            "start": {"dateTime": later.isoformat(), "timeZone": "Europe/Zurich"},
+            "end": {"dateTime": (later + timedelta(hours=1)).isoformat(), "timeZone": "Europe/Zurich"},
+        },
+    )
+    settle(google, services)
+    record = services.store.get(CalendarSync, CalendarSync.id_for(ALICE.sub, CALENDAR))
+    assert record is not None and record.suspended == "google"
+    assert the_meeting("zoom", zoom, webex).starts_at == START.astimezone(UTC)
+
+    # Alice opens the add-on: her own token reads the change, and the pause is lifted.
+    (card,) = trigger_cards(caller.post("/calendar/home", caller.event("CALENDAR")).get_json())
+    assert "Paused: Google refused background access" in card_text(card)
+    settle(google, services)
+
+    assert the_meeting("zoom", zoom, webex).starts_at == later.astimezone(UTC)
+    record = services.store.get(CalendarSync, CalendarSync.id_for(ALICE.sub, CALENDAR))
+    assert record is not None and record.suspended is None
+
+
+# Signals: repeats, lost ones, expired tokens -----------------------------------------------------
+
+
+def test_repeated_notifications_change_nothing_more(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    google.edit_event(CALENDAR, EVENT_ID, {"summary": "Renamed"})
+    settle(google, services)
+    updates = len(audit_outcomes(services))
+    (channel,) = [c for c in google.channels_of(CALENDAR) if c.live]
+
+    statuses = [google.deliver(channel.channel_id) for _ in range(5)]
+    settle(google, services)
+
+    assert statuses == [200] * 5
+    assert len(audit_outcomes(services)) == updates
+    assert len(zoom.meetings) == 1
+
+
+def test_an_expired_sync_token_leads_to_a_full_read_that_still_applies_the_change(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    google.invalidate_sync_tokens(CALENDAR)
+
+    google.edit_event(CALENDAR, EVENT_ID, {"summary": "After a full read"})
+    settle(google, services)
+
+    assert the_meeting("zoom", zoom, webex).data["topic"] == "After a full read"
+    full_reads = [r for r in google.requests_to(f"/calendar/v3/calendars/{CALENDAR}/events") if "timeMin" in r.args]
+    assert len(full_reads) >= 2  # the first sync, and the one after the 410
+
+
+def test_a_lost_notification_is_made_up_for_by_the_periodic_reconcile(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    for channel in google.channels_of(CALENDAR):
+        google.expire_channel(channel.channel_id)  # nothing will be delivered
+
+    google.edit_event(CALENDAR, EVENT_ID, {"summary": "Nobody told the app"})
+    settle(google, services)
+    assert the_meeting("zoom", zoom, webex).data["topic"] != "Nobody told the app"
+
+    assert services.syncer.reconcile_all(deadline=float("inf")) == 1
+
+    assert the_meeting("zoom", zoom, webex).data["topic"] == "Nobody told the app"
+
+
+def test_renewing_opens_a_new_channel_before_the_old_one_ends_and_stops_the_old_one(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    (old,) = google.channels_of(CALENDAR)
+    google.state.max_channel_ttl_seconds = 3600  # Google may cut a channel's life short
+
+    assert services.syncer.renew_channels(deadline=float("inf")) == 0  # a week left: nothing to do
+    record = services.store.get(CalendarSync, CalendarSync.id_for(ALICE.sub, CALENDAR))
+    assert record is not None
+    services.store.put(dataclasses.replace(record, channel_expires_at=datetime.now(UTC) + timedelta(hours=1)))
+    assert services.syncer.renew_channels(deadline=float("inf")) == 1
+
+    channels = google.channels_of(CALENDAR)
+    assert [c.live for c in channels if c.channel_id == old.channel_id] == [False]
+    assert len([c for c in channels if c.live]) == 1
+    google.edit_event(CALENDAR, EVENT_ID, {"summary": "Through the new channel"})
+    settle(google, services)
+    assert the_meeting("zoom", zoom, webex).data["topic"] == "Through the new channel"
+
+
+# With the add-on open, and without a service account -------------------------------------------
+
+
+def test_saving_the_event_with_the_add_on_open_updates_the_meeting_at_once(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    for channel in google.channels_of(CALENDAR):
+        google.expire_channel(channel.channel_id)
+    google.edit_event(CALENDAR, EVENT_ID, {"summary": "Saved in the editor"})
+
+    response = event_action(caller, "/calendar/event-update")
+
+    assert response.status_code == 200
+    assert response.get_json()["renderActions"]["action"]["notification"]["text"] == (
+        "The meeting now matches the event."
+    )
+    assert the_meeting("zoom", zoom, webex).data["topic"] == "Saved in the editor"
+    (card,) = action_cards(response.get_json())
+    assert "Update meeting" not in card_text(card)
+
+
+def test_without_a_service_account_the_users_next_visit_brings_the_meeting_in_step(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, settings: Settings
+) -> None:
+    from addon.google.delegation import OfflineAccess
+
+    services.offline = OfflineAccess(None)
+    services.syncer.user_sync_interval_seconds = 0  # else at most once a minute
+    use(services, "zoom", zoom, webex)
+    arrange_event(google)
+    event_action(caller, "/actions/add-meeting")
+    settle(google, services)
+    assert google.channels_of(CALENDAR) == []  # nothing could read them while Alice is away
+    google.edit_event(CALENDAR, EVENT_ID, {"summary": "Changed while away"})
+    settle(google, services)
+    assert the_meeting("zoom", zoom, webex).data["topic"] == "Quarterly review"
+
+    (card,) = trigger_cards(caller.post("/gmail/home", caller.event("GMAIL")).get_json())
+    settle(google, services)
+
+    assert "Limited" in card_text(card)
+    assert the_meeting("zoom", zoom, webex).data["topic"] == "Changed while away"
