@@ -316,6 +316,7 @@ class Scheduler:
                 join_url=meeting.join_url,
                 fingerprint=fingerprint(event),
                 invitees=guests(event),
+                no_fixed_time=meeting.no_fixed_time,
                 updated_at=now,
                 expires_at=self.link_expiry(event),
             )
@@ -561,6 +562,7 @@ class Scheduler:
                 html_link=event.html_link,
                 fingerprint=fingerprint(event),
                 invitees=guests(event),
+                no_fixed_time=meeting.no_fixed_time,
                 created_at=base.created_at or now,
                 updated_at=now,
                 expires_at=self.link_expiry(event),

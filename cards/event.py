@@ -68,6 +68,8 @@ class MeetingPanel:
     can_edit: bool = True
     # How changes to the event reach the meeting (automatic, limited, or paused and what to do).
     sync_status: str | None = None
+    # For a repeating event: how its occurrences map onto the meeting.
+    series_note: str | None = None
 
 
 def event_card(view: EventView) -> Json:
@@ -133,6 +135,8 @@ def _meeting_section(panel: MeetingPanel | None) -> Json:
     widgets = [link_text(f"{panel.service} meeting", "Join", panel.join_url)]
     if panel.outdated:
         widgets.append(paragraph("The event changed since the meeting was made."))
+    if panel.series_note:
+        widgets.append(paragraph(panel.series_note))
     if panel.sync_status:
         widgets.append(labeled("Calendar changes", panel.sync_status, icon="CLOCK"))
     controls = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cards.widgets import Json, action, button, buttons, card, labeled, paragraph, section
+from cards.widgets import Json, action, button, buttons, card, labeled, open_link, paragraph, section
 
 START_HINTS = {
     "GMAIL": "Open an email to schedule a meeting with the people on it.",
@@ -25,8 +25,10 @@ class HomeDefaults:
     service_state: str
     duration_minutes: int
     time_zone: str | None
-    # How changes in Calendar reach meetings; None until the user has one.
+    # How changes in Calendar reach meetings.
     sync_status: str | None = None
+    # (service name, sign-in URL) when a service's refusal paused the sync: one click to carry on.
+    reconnect: tuple[str, str] | None = None
 
 
 def home_card(host_app: str, email: str, defaults: HomeDefaults, settings_url: str) -> Json:
@@ -42,6 +44,9 @@ def home_card(host_app: str, email: str, defaults: HomeDefaults, settings_url: s
         widgets.append(labeled("Time zone", defaults.time_zone, icon="CLOCK"))
     if defaults.sync_status:
         widgets.append(labeled("Calendar changes", defaults.sync_status, icon="CLOCK"))
+    if defaults.reconnect:
+        name, url = defaults.reconnect
+        widgets.append(buttons(button(f"Reconnect {name}", open_link(url, overlay=True, reload_on_close=True))))
     widgets.append(buttons(button("Settings", action(settings_url))))
     hint = START_HINTS.get(host_app, START_HINTS["GMAIL"])
     return card(

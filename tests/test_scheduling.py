@@ -384,6 +384,36 @@ def test_an_instance_of_a_series_gets_the_series_meeting(
     assert BLOCK_START in stored_event(google)["description"]  # written on the series itself
     (meeting,) = zoom.meetings.values()
     assert meeting.data["type"] == 8  # a recurring Zoom meeting
+    (card,) = action_cards(response.get_json())
+    assert "Moving or cancelling one occurrence in Calendar changes just that occurrence on Zoom" in card_text(card)
+
+
+@pytest.mark.parametrize(
+    ("provider", "rule", "note"),
+    [
+        ("zoom", "RRULE:FREQ=YEARLY;COUNT=5", "Zoom cannot repeat a meeting the way this event repeats"),
+        ("jitsi", "RRULE:FREQ=WEEKLY;COUNT=5", "Every occurrence uses this one Jitsi Meet room"),
+    ],
+)
+def test_a_series_the_service_cannot_split_into_occurrences_says_so_on_the_card(
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    provider: str,
+    rule: str,
+    note: str,
+) -> None:
+    use(services, provider, zoom, webex)
+    arrange_event(google, recurrence=[rule])
+
+    response = event_action(caller, "/actions/add-meeting")
+
+    assert response.status_code == 200
+    (card,) = action_cards(response.get_json())
+    assert note in card_text(card)
+    assert stored_event(google)["location"].startswith("https://")
 
 
 def test_where_calendar_takes_third_party_conferences_the_meeting_is_one(

@@ -103,6 +103,15 @@ def guests_of(provider: str, meeting: Any) -> set[str]:
     return {invitee["email"] for invitee in meeting.data["settings"]["meeting_invitees"]}
 
 
+def buttons_of(card: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        button
+        for section in card.get("sections", [])
+        for widget in section.get("widgets", [])
+        for button in widget.get("buttonList", {}).get("buttons", [])
+    ]
+
+
 def audit_outcomes(services: Services) -> list[str]:
     return [f"{r.action}: {r.outcome}" for r in services.store.with_prefix(AuditRecord, ALICE.email + "/")]
 
@@ -391,6 +400,8 @@ def test_a_revoked_meeting_service_grant_pauses_sync_without_deleting_anything_a
     assert record is not None and record.suspended == "zoom"
     (home,) = trigger_cards(caller.post("/calendar/home", caller.event("CALENDAR")).get_json())
     assert "Paused: Zoom refused access" in card_text(home)
+    (reconnect,) = [b for b in buttons_of(home) if b["text"] == "Reconnect Zoom"]
+    assert "/connect/zoom/start?ticket=" in reconnect["onClick"]["openLink"]["url"]
 
     # Alice reconnects; the deletion she made meanwhile now reaches Zoom.
     use(services, "zoom", zoom, webex)

@@ -38,6 +38,11 @@ class CalendarEvent:
     original_start: datetime | None = None
 
     @property
+    def is_series(self) -> bool:
+        """A repeating event, or one occurrence of one."""
+        return bool(self.recurrence or self.recurring_event_id)
+
+    @property
     def series_id(self) -> str:
         """The event a meeting belongs to: the series for an instance of a recurring event."""
         return self.recurring_event_id or self.event_id

@@ -97,3 +97,9 @@ class MeetingServices:
 
 def display_name(provider: str) -> str:
     return DISPLAY_NAMES.get(provider, provider)
+
+
+def keeps_occurrences(provider: str) -> bool:
+    """Whether the service keeps each occurrence of a series apart, so that one alone can move or go."""
+    kind = {"jitsi": JitsiProvider, "webex": WebexProvider, "zoom": ZoomProvider}.get(provider)
+    return bool(kind and kind.series_occurrences)

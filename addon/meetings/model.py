@@ -61,6 +61,8 @@ class Meeting:
     passcode: str | None = None
     dial_in: tuple[DialIn, ...] = ()
     sip_address: str | None = None
+    # One link for every occurrence of a series, with no times of its own (Zoom's "no fixed time" meeting).
+    no_fixed_time: bool = False
 
 
 class Provider(Protocol):

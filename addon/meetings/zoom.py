@@ -231,6 +231,7 @@ class ZoomProvider:
             meeting_code=str(meeting_id),
             passcode=_text(body.get("password")),
             dial_in=dial_in,
+            no_fixed_time=body.get("type") == RECURRING_ANY_TIME,
         )
 
 
@@ -239,7 +240,13 @@ def _schedule(spec: MeetingSpec) -> dict[str, Any]:
     options = spec.options
     if options.passcode and not PASSCODE.fullmatch(options.passcode):
         raise MeetingRejected(PROVIDER, "A Zoom passcode has 1 to 10 characters: letters, digits and @ - _ * only.")
-    meeting_type, recurrence = _recurrence(options.recurrence, spec) if options.recurrence else (SCHEDULED, None)
+    meeting_type, recurrence = (SCHEDULED, None)
+    if options.recurrence:
+        try:
+            meeting_type, recurrence = _recurrence(options.recurrence, spec)
+        except MeetingRejected:
+            # Zoom cannot repeat this way (yearly, say): one meeting with no fixed time serves every occurrence.
+            meeting_type, recurrence = RECURRING_ANY_TIME, None
     body: dict[str, Any] = {
         "topic": (spec.title.strip() or "Meeting")[:TOPIC_LIMIT],
         "type": meeting_type,
@@ -272,7 +279,7 @@ def _recurrence(rule: str, spec: MeetingSpec) -> tuple[int, dict[str, Any] | Non
         parts[name.strip().upper()] = value.strip().upper()
     freq = parts.pop("FREQ", "")
     if freq == "YEARLY":
-        raise MeetingRejected(PROVIDER, "Zoom has no yearly recurrence")
+        raise _cannot_repeat(text)
     parts.pop("WKST", None)
     interval, count, until = parts.pop("INTERVAL", "1"), parts.pop("COUNT", None), parts.pop("UNTIL", None)
     days = [day for day in parts.pop("BYDAY", "").split(",") if day]

@@ -134,6 +134,8 @@ class MeetingLink(Record):
     updated_at: datetime | None = None
     # The guests the meeting was last given, to tell when one was removed.
     invitees: tuple[str, ...] = ()
+    # The meeting serves every occurrence of its series with one link and no times of its own.
+    no_fixed_time: bool = False
     # The end of the policy's retention: the record is gone after this, even before the purge.
     expires_at: datetime | None = None
 

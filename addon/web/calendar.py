@@ -11,7 +11,7 @@ from addon import scopes
 from addon.events import BadEvent, CalendarContext
 from addon.google.calendar import CalendarEvent, read_event
 from addon.google.client import GoogleNotFound
-from addon.meetings.catalog import display_name
+from addon.meetings.catalog import display_name, keeps_occurrences
 from addon.meetings.model import GrantRevoked, MeetingServiceError, NotConnected
 from addon.scheduling import SchedulingError, event_key, fingerprint
 from addon.store import MeetingLink
@@ -111,7 +111,17 @@ def meeting_panel(req: AddonRequest, context: CalendarContext, event: CalendarEv
         outdated=bool(ready and link and not event.recurring_event_id and link.fingerprint != fingerprint(event)),
         can_edit=context.capabilities.can_set_conference_data or context.capabilities.can_add_attendees,
         sync_status=req.services.syncer.status(req.user.sub) if ready else None,
+        series_note=series_note(link, display_name(provider)) if ready and link and event.is_series else None,
     )
+
+
+def series_note(link: MeetingLink, service: str) -> str:
+    """How the occurrences of a repeating event map onto its meeting."""
+    if link.no_fixed_time:
+        return f"{service} cannot repeat a meeting the way this event repeats, so all occurrences share this meeting."
+    if not keeps_occurrences(link.provider):
+        return f"Every occurrence uses this one {service} room."
+    return f"Moving or cancelling one occurrence in Calendar changes just that occurrence on {service}."
 
 
 def event_view(context: CalendarContext, event: CalendarEvent, req: AddonRequest) -> EventView:

@@ -15,7 +15,7 @@ from addon.google.gmail import MessageMetadata, read_message_metadata
 from addon.meetings.catalog import display_name
 from addon.web.context import user_settings
 from addon.web.guard import AddonRequest, google_request
-from addon.web.signin import SETTINGS_PATH, require_account
+from addon.web.signin import SETTINGS_PATH, require_account, sign_in_url
 from cards import problems
 from cards.home import HomeDefaults, home_card
 from cards.message import Participant, ScheduleForm, message_card
@@ -82,9 +82,19 @@ def home(req: AddonRequest) -> Json:
             duration_minutes=defaults.duration_minutes,
             time_zone=req.event.common.time_zone,
             sync_status=req.services.syncer.status(req.user.sub),
+            reconnect=reconnect_offer(req),
         ),
         settings_url=req.services.settings.base_url + SETTINGS_PATH,
     )
+
+
+def reconnect_offer(req: AddonRequest) -> tuple[str, str] | None:
+    """A meeting service whose refusal paused the sync of the user's calendars, and where to sign in again."""
+    for record in req.services.syncer.suspensions(req.user.sub):
+        who = record.suspended or ""
+        if who != "google" and req.services.meetings.needs_account(who):
+            return display_name(who), sign_in_url(req.services, req.user.sub, who, req.user.email)
+    return None
 
 
 def meeting_title(subject: str) -> str:
