@@ -14,6 +14,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -508,7 +509,8 @@ class CalendarSyncer:
                 synced += 1
         return synced
 
-    def all_calendars(self, deadline: float, page: int = 100):  # noqa: ANN201 - a generator of CalendarSync
+    def all_calendars(self, deadline: float, page: int = 100) -> Iterator[CalendarSync]:
+        """Every calendar being kept in step, a page at a time, until the deadline."""
         after = ""
         while time.monotonic() < deadline:
             records = self.services.store.with_prefix(CalendarSync, "", limit=page, after=after)
