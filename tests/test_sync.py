@@ -88,6 +88,14 @@ def meeting_on_event(
     return link
 
 
+def times(start: datetime, length: timedelta) -> dict[str, Any]:
+    """An event's new start and end, as Calendar's editor saves them."""
+    return {
+        "start": {"dateTime": start.isoformat(), "timeZone": "Europe/Zurich"},
+        "end": {"dateTime": (start + length).isoformat(), "timeZone": "Europe/Zurich"},
+    }
+
+
 def service(provider: str, zoom: FakeZoom, webex: FakeWebex) -> FakeZoom | FakeWebex:
     return {"zoom": zoom, "webex": webex}[provider]
 
@@ -126,14 +134,7 @@ def test_moving_the_event_moves_the_meeting(
     meeting_on_event(caller, google, services, provider, zoom, webex)
     later = START + timedelta(days=1, hours=2)
 
-    google.edit_event(
-        CALENDAR,
-        EVENT_ID,
-        {
-            "start": {"dateTime": later.isoformat(), "timeZone": "Europe/Zurich"},
-            "end": {"dateTime": (later + timedelta(minutes=90)).isoformat(), "timeZone": "Europe/Zurich"},
-        },
-    )
+    google.edit_event(CALENDAR, EVENT_ID, times(later, timedelta(minutes=90)))
     settle(google, services)
 
     meeting = the_meeting(provider, zoom, webex)
@@ -328,15 +329,7 @@ def test_moving_one_occurrence_moves_only_that_occurrence(
     second = occurrence(1)
     moved_to = second + timedelta(hours=3)
 
-    google.edit_occurrence(
-        CALENDAR,
-        EVENT_ID,
-        second.isoformat(),
-        {
-            "start": {"dateTime": moved_to.isoformat(), "timeZone": "Europe/Zurich"},
-            "end": {"dateTime": (moved_to + timedelta(hours=1)).isoformat(), "timeZone": "Europe/Zurich"},
-        },
-    )
+    google.edit_occurrence(CALENDAR, EVENT_ID, second.isoformat(), times(moved_to, timedelta(hours=1)))
     settle(google, services)
 
     starts = occurrence_starts(provider, zoom, webex)
@@ -422,14 +415,7 @@ def test_delegation_withdrawn_by_the_admin_pauses_background_sync_and_the_users_
         google.revoke_token(token)
     later = START + timedelta(hours=4)
 
-    google.edit_event(
-        CALENDAR,
-        EVENT_ID,
-        {
-            "start": {"dateTime": later.isoformat(), "timeZone": "Europe/Zurich"},
-            "end": {"dateTime": (later + timedelta(hours=1)).isoformat(), "timeZone": "Europe/Zurich"},
-        },
-    )
+    google.edit_event(CALENDAR, EVENT_ID, times(later, timedelta(hours=1)))
     settle(google, services)
     record = services.store.get(CalendarSync, CalendarSync.id_for(ALICE.sub, CALENDAR))
     assert record is not None and record.suspended == "google"

@@ -108,6 +108,15 @@ class Provider(Protocol):
         """The meeting as the service has it now; raises MeetingGone if it no longer exists."""
 
 
+def aware_time(value: object) -> datetime | None:
+    """An ISO 8601 time with its offset, as the services answer them; None for anything else."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 def occurrence_start(moment: datetime) -> datetime:
     """An occurrence's start as its series had it, in UTC; refused without a time zone (it would be ambiguous)."""
     if moment.tzinfo is None:

@@ -19,6 +19,7 @@ from addon.meetings.model import (
     MeetingRejected,
     MeetingSpec,
     ServiceUnavailable,
+    aware_time,
     occurrence_start,
 )
 from addon.meetings.oauth import OAuthApp
@@ -189,7 +190,7 @@ class WebexProvider:
         for item in self._pages("/meetings", params):
             if item.get("id") == wanted:
                 return wanted
-            if not item.get("isModified") and _parsed(item.get("start")) == original and item.get("id"):
+            if not item.get("isModified") and aware_time(item.get("start")) == original and item.get("id"):
                 unmodified = str(item["id"])
         if unmodified is not None:
             return unmodified
@@ -345,14 +346,6 @@ def _next_page(link: str | None) -> str | None:
         if 'rel="next"' in attributes.replace(" ", ""):
             return target.strip().removeprefix("<").removesuffix(">")
     return None
-
-
-def _parsed(value: Any) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 def _utc(moment: datetime) -> str:

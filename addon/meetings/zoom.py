@@ -23,6 +23,7 @@ from addon.meetings.model import (
     MeetingServiceError,
     MeetingSpec,
     ServiceUnavailable,
+    aware_time,
     occurrence_start,
 )
 from addon.meetings.oauth import OAuthApp
@@ -150,7 +151,7 @@ class ZoomProvider:
         wanted = str(int(original.timestamp() * 1000))
         named = next((o for o in occurrences if str(o.get("occurrence_id")) == wanted), None)
         if named is None:
-            named = next((o for o in occurrences if _parsed(o.get("start_time")) == original), None)
+            named = next((o for o in occurrences if aware_time(o.get("start_time")) == original), None)
         if named is None or named.get("status") == "deleted":
             raise MeetingGone(self.name, f"this meeting has no occurrence at {_utc(original)}")
         return str(named["occurrence_id"])
@@ -338,14 +339,6 @@ def zoom_passcode() -> str:
 def _minutes(start: datetime, end: datetime) -> int:
     # Real elapsed minutes: subtracting two times of one zone ignores a DST change between them.
     return max(1, round((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() / 60))
-
-
-def _parsed(value: Any) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 def _weekly_days(days: list[str], rule: str) -> str:
