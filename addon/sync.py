@@ -132,9 +132,10 @@ class CalendarSyncer:
             if not offline or record.suspended == "google":
                 self.submit(record.sync_id, google_token)
 
-    def status(self, user_id: str) -> str:
-        """One line for the user's cards: how their meetings follow Calendar, and what to do if they do not."""
-        stopped = self.suspensions(user_id)
+    def status(self, stopped: list[CalendarSync]) -> str:
+        """One line for the user's cards: how their meetings follow Calendar, and what to do if they do not.
+
+        `stopped` is what `suspensions` found for the user."""
         if stopped:
             who = stopped[0].suspended or "google"
             if who == "google":

@@ -101,6 +101,7 @@ def meeting_panel(req: AddonRequest, context: CalendarContext, event: CalendarEv
     ready = link is not None and link.state == "ready"
     provider = link.provider if ready and link else user_settings(req).provider
     base = req.services.settings.base_url
+    syncer = req.services.syncer
     return MeetingPanel(
         service=display_name(provider),
         join_url=link.join_url if ready and link else None,
@@ -110,7 +111,7 @@ def meeting_panel(req: AddonRequest, context: CalendarContext, event: CalendarEv
         # An instance of a series differs from the series by design; only the series itself is compared.
         outdated=bool(ready and link and not event.recurring_event_id and link.fingerprint != fingerprint(event)),
         can_edit=context.capabilities.can_set_conference_data or context.capabilities.can_add_attendees,
-        sync_status=req.services.syncer.status(req.user.sub) if ready else None,
+        sync_status=syncer.status(syncer.suspensions(req.user.sub)) if ready else None,
         series_note=series_note(link, display_name(provider)) if ready and link and event.is_series else None,
     )
 

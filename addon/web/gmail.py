@@ -13,6 +13,7 @@ from addon.events import BadEvent
 from addon.google.client import GoogleForbidden, GoogleNotFound
 from addon.google.gmail import MessageMetadata, read_message_metadata
 from addon.meetings.catalog import display_name
+from addon.store import CalendarSync
 from addon.web.context import user_settings
 from addon.web.guard import AddonRequest, google_request
 from addon.web.signin import SETTINGS_PATH, require_account, sign_in_url
@@ -73,6 +74,7 @@ def home(req: AddonRequest) -> Json:
     """The homepage card for either host."""
     defaults = user_settings(req)
     connection = req.services.meetings.connection(req.user.sub, defaults.provider)
+    stopped = req.services.syncer.suspensions(req.user.sub)
     return home_card(
         req.event.common.host_app,
         req.user.email,
@@ -81,16 +83,16 @@ def home(req: AddonRequest) -> Json:
             service_state=connection.state,
             duration_minutes=defaults.duration_minutes,
             time_zone=req.event.common.time_zone,
-            sync_status=req.services.syncer.status(req.user.sub),
-            reconnect=reconnect_offer(req),
+            sync_status=req.services.syncer.status(stopped),
+            reconnect=reconnect_offer(req, stopped),
         ),
         settings_url=req.services.settings.base_url + SETTINGS_PATH,
     )
 
 
-def reconnect_offer(req: AddonRequest) -> tuple[str, str] | None:
+def reconnect_offer(req: AddonRequest, stopped: list[CalendarSync]) -> tuple[str, str] | None:
     """A meeting service whose refusal paused the sync of the user's calendars, and where to sign in again."""
-    for record in req.services.syncer.suspensions(req.user.sub):
+    for record in stopped:
         who = record.suspended or ""
         if who != "google" and req.services.meetings.needs_account(who):
             return display_name(who), sign_in_url(req.services, req.user.sub, who, req.user.email)
