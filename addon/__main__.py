@@ -205,6 +205,8 @@ def _serve(host: str, port: int) -> int:
         f"Meeting Scheduler add-on ({settings.environment}) on http://{host}:{port}  store: {settings.store}",
         flush=True,
     )
+    if settings.development:
+        print(f"Preview the sidebar in your browser: {settings.base_url}/preview", flush=True)
     run_simple(host, port, create_app(settings), threaded=True)
     return 0
 

@@ -51,6 +51,8 @@ class SecretBox:
             if index == 0:
                 self.current_key_id = key_id
             self._signing.append(derive_key(secret, b"addon: signed tickets v1"))
+        # Keys the hash of user ids in logs, so log lines cannot be joined to anything outside this install.
+        self.log_key = derive_key(secret_key, b"addon: log user hash v1")
 
     def seal(self, plaintext: bytes, context: str) -> Sealed:
         """Encrypt `plaintext` bound to `context` (e.g. the record key), so it cannot be moved to another record."""

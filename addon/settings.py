@@ -20,6 +20,8 @@ JITSI_BASE_URL = "https://meet.jit.si"
 WEBEX_API_BASE = "https://webexapis.com/v1"
 ZOOM_API_BASE = "https://api.zoom.us/v2"
 ZOOM_OAUTH_BASE = "https://zoom.us"
+# Where development mode serves its sample Google APIs (addon/devhost/google_api.py).
+SAMPLE_GOOGLE_PATH = "/dev/google"
 
 
 class SettingsError(ValueError):
@@ -89,15 +91,30 @@ class Settings:
                 "(required in production; see the configuration table in README.md)"
             )
 
+        base_url = (get("ADDON_BASE_URL") or DEVELOPMENT_BASE_URL).rstrip("/")
+        # Development runs on its own sample mailbox and calendar, and trusts only its own signing key.
+        sample_google = base_url + SAMPLE_GOOGLE_PATH if development else None
+        store = get("ADDON_STORE") or DEFAULT_STORE
+        if (
+            development
+            and store == "datastore"
+            and not get("DATASTORE_EMULATOR_HOST")
+            and get("ADDON_DEVELOPMENT_ON_DATASTORE") != "yes"
+        ):
+            raise SettingsError(
+                "development mode will not use a real Datastore: run the Datastore emulator "
+                "(DATASTORE_EMULATOR_HOST), or set ADDON_DEVELOPMENT_ON_DATASTORE=yes if you mean it"
+            )
         settings = cls(
             environment=environment,
-            base_url=(get("ADDON_BASE_URL") or DEVELOPMENT_BASE_URL).rstrip("/"),
+            base_url=base_url,
             service_account_email=get("ADDON_SERVICE_ACCOUNT_EMAIL") or "development@localhost",
             oauth_client_id=get("ADDON_OAUTH_CLIENT_ID") or "development-client-id",
             secret_key=get("ADDON_SECRET_KEY") or DEVELOPMENT_SECRET_KEY,
-            store=get("ADDON_STORE") or DEFAULT_STORE,
-            google_certs_url=get("ADDON_GOOGLE_CERTS_URL") or GOOGLE_CERTS_URL,
-            google_api_endpoint=(get("ADDON_GOOGLE_API_ENDPOINT") or "").rstrip("/") or None,
+            store=store,
+            google_certs_url=get("ADDON_GOOGLE_CERTS_URL")
+            or (sample_google + "/oauth2/v1/certs" if sample_google else GOOGLE_CERTS_URL),
+            google_api_endpoint=(get("ADDON_GOOGLE_API_ENDPOINT") or sample_google or "").rstrip("/") or None,
             datastore_namespace=get("ADDON_DATASTORE_NAMESPACE"),
             previous_secret_keys=tuple(
                 key.strip() for key in (get("ADDON_PREVIOUS_SECRET_KEYS") or "").split(",") if key.strip()

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 
 import pytest
 
-from addon.logs import JsonFormatter, scrub
+from addon.crypto import SecretBox
+from addon.logs import JsonFormatter, scrub, user_hash
+from addon.settings import Settings
+from tests.fakes.google import FakeGoogle
+from tests.google_caller import ALICE, GoogleCaller
+from tests.test_scheduling import arrange_event, event_action
 
 
 @pytest.mark.parametrize(
@@ -35,3 +41,24 @@ def test_a_record_is_one_json_object_with_severity_message_and_audit() -> None:
     assert entry["severity"] == "INFO"
     assert entry["message"] == "meeting create"
     assert entry["audit"]["meeting_id"] == "123"
+
+
+def test_request_logs_name_the_user_by_a_hash_and_never_by_address(
+    caller: GoogleCaller, google: FakeGoogle, settings: Settings
+) -> None:
+    arrange_event(google)
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger().addHandler(handler)
+    try:
+        response = event_action(caller, "/actions/add-meeting")
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+    assert response.status_code == 200
+    entries = [json.loads(line) for line in lines.getvalue().splitlines()]
+    (created,) = [e for e in entries if e["message"] == "meeting create: ok"]
+    assert created["user"] == user_hash(ALICE.sub, SecretBox(settings.secret_key).log_key)
+    assert created["trigger"] == "add_meeting" and created["requestId"] == response.headers["X-Request-Id"]
+    assert ALICE.email not in lines.getvalue()

@@ -10,3 +10,13 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (gmail, calendar, actions, accounts, health, hooks, tasks):
         app.register_blueprint(module.bp)
+    if app.extensions["addon"].settings.development:
+        # Never in production: the preview signs requests with a key only development mode trusts.
+        from addon.devhost import google_api
+        from addon.devhost.identity import DevIdentity
+        from addon.devhost.samples import SampleWorkspace
+        from addon.web import devhost
+
+        app.extensions["devhost"] = devhost.DevHost(DevIdentity(), SampleWorkspace())
+        app.register_blueprint(google_api.bp)
+        app.register_blueprint(devhost.bp)

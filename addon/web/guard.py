@@ -13,6 +13,7 @@ from flask import Response, g, jsonify, request
 from addon import scopes
 from addon.events import AddonEvent, BadEvent, parse_event
 from addon.google.client import GoogleApiError, GoogleForbidden, GoogleUnauthorized, GoogleUnavailable
+from addon.logs import user_hash
 from addon.meetings.catalog import display_name
 from addon.meetings.model import (
     GrantRevoked,
@@ -135,6 +136,7 @@ def google_request(
                 log.warning("refused a user token: %s", error)
                 return _unauthorized()
 
+            g.user_hash = user_hash(user.sub, found.box.log_key)
             missing = required_scopes - granted
             if missing:
                 return jsonify(request_scopes(missing))

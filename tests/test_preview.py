@@ -1,0 +1,149 @@
+"""The local preview's backend: development mode runs the real add-on on a sample mailbox and calendar,
+with requests signed by a key that only development mode trusts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from addon import create_app
+from addon.deployment import load_deployment, trigger_urls
+from addon.devhost.identity import DevIdentity
+from addon.settings import Settings, SettingsError
+from addon.web.devhost import TRIGGER_PATHS
+from tests.card_schema import action_cards, card_text, trigger_cards
+from tests.fakes.http_server import WsgiServer
+
+
+@pytest.fixture
+def preview(tmp_path: Path) -> Iterator[FlaskClient]:
+    """The app in development mode on a real HTTP server (it reads its sample Google over HTTP, as it would Google)."""
+    served: dict[str, Flask] = {}
+    server = WsgiServer(lambda environ, start: served["app"](environ, start))
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    app = create_app(
+        Settings.from_env(
+            {"ADDON_ENV": "development", "ADDON_BASE_URL": base_url, "ADDON_STORE": f"sqlite:///{tmp_path / 'dev.db'}"}
+        )
+    )
+    served["app"] = app
+    server.start()
+    yield app.test_client()
+    server.stop()
+    app.extensions["addon"].close()
+
+
+def open_trigger(client: FlaskClient, **context: Any) -> dict[str, Any]:
+    answer = client.post("/preview/api/open", json={"locale": "en", "timeZone": "Europe/Zurich", **context})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    result = answer.get_json()
+    assert result["status"] == 200, result
+    return result["body"]
+
+
+def invoke(client: FlaskClient, function: str, context: dict[str, Any], **form: Any) -> dict[str, Any]:
+    answer = client.post("/preview/api/invoke", json={"function": function, "formInputs": form, "context": context})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    result = answer.get_json()
+    assert result["status"] == 200, result
+    return result["body"]
+
+
+def actions_of(card: dict[str, Any]) -> dict[str, str]:
+    """Button text -> the action URL it calls."""
+    found = {}
+    for section in card["sections"]:
+        for widget in section["widgets"]:
+            for button in widget.get("buttonList", {}).get("buttons", []):
+                if "action" in button["onClick"]:
+                    found[button["text"]] = button["onClick"]["action"]["function"]
+    footer = card.get("fixedFooter", {}).get("primaryButton")
+    if footer and "action" in footer["onClick"]:
+        found[footer["text"]] = footer["onClick"]["action"]["function"]
+    return found
+
+
+def test_a_sample_email_is_scheduled_on_jitsi_and_lands_in_the_sample_calendar(preview: FlaskClient) -> None:
+    samples = preview.get("/preview/api/samples").get_json()
+    message = samples["messages"][0]
+    context = {"host": "GMAIL", "trigger": "message", "messageId": message["id"], "locale": "en"}
+
+    (form,) = trigger_cards(open_trigger(preview, **context))
+    assert "sam@partner.example" in card_text(form)
+    schedule = actions_of(form)["Schedule meeting"]
+    done = invoke(
+        preview,
+        schedule,
+        context,
+        title={"stringInputs": {"value": ["Kickoff (preview)"]}},
+        participants={"stringInputs": {"value": ["sam@partner.example"]}},
+        duration={"stringInputs": {"value": ["45"]}},
+        start={"dateTimeInput": {"msSinceEpoch": 4_102_444_800_000}},  # 2100-01-01
+        send_invitations={"stringInputs": {"value": ["yes"]}},
+    )
+
+    (confirmation,) = action_cards(done)
+    assert "https://meet.jit.si/" in card_text(confirmation)
+    events = preview.get("/preview/api/samples").get_json()["events"]
+    (made,) = [e for e in events if e["title"] == "Kickoff (preview)"]
+    (opened,) = trigger_cards(
+        open_trigger(preview, host="CALENDAR", trigger="event", calendarId=made["calendarId"], eventId=made["id"])
+    )
+    assert "Jitsi Meet meeting" in card_text(opened) and "Remove meeting" in card_text(opened)
+
+
+def test_a_sample_event_gets_a_meeting_in_one_click(preview: FlaskClient) -> None:
+    event = preview.get("/preview/api/samples").get_json()["events"][0]
+    context = {"host": "CALENDAR", "trigger": "event", "calendarId": event["calendarId"], "eventId": event["id"]}
+    (card,) = trigger_cards(open_trigger(preview, **context))
+
+    (after,) = action_cards(invoke(preview, actions_of(card)["Add Jitsi Meet meeting"], context))
+
+    assert "Join" in card_text(after) and "Remove meeting" in card_text(after)
+
+
+def test_the_preview_opens_every_trigger_deployment_json_names() -> None:
+    deployed = {urlsplit(url).path for url in trigger_urls(load_deployment()) if "/actions/" not in url}
+
+    assert set(TRIGGER_PATHS.values()) == deployed
+
+
+def test_the_preview_refuses_to_call_anything_but_the_add_on(preview: FlaskClient) -> None:
+    answer = preview.post(
+        "/preview/api/invoke", json={"function": "https://evil.example/steal", "formInputs": {}, "context": {}}
+    )
+
+    assert answer.status_code == 400
+
+
+def test_production_has_no_preview_and_refuses_development_tokens(client: FlaskClient, settings: Settings) -> None:
+    token = DevIdentity().system_token(settings.base_url + "/gmail/home", settings.service_account_email)
+
+    assert client.get("/preview").status_code == 404
+    assert client.get("/dev/google/oauth2/v1/certs").status_code == 404
+    refused = client.post("/gmail/home", json={}, headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 401
+
+
+def test_development_will_not_touch_a_real_datastore_unless_told() -> None:
+    with pytest.raises(SettingsError, match="will not use a real Datastore"):
+        Settings.from_env({"ADDON_ENV": "development", "ADDON_STORE": "datastore"})
+
+    assert (
+        Settings.from_env(
+            {"ADDON_ENV": "development", "ADDON_STORE": "datastore", "DATASTORE_EMULATOR_HOST": "localhost:8081"}
+        ).store
+        == "datastore"
+    )
+    assert (
+        Settings.from_env(
+            {"ADDON_ENV": "development", "ADDON_STORE": "datastore", "ADDON_DEVELOPMENT_ON_DATASTORE": "yes"}
+        ).store
+        == "datastore"
+    )
