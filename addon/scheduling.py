@@ -27,6 +27,7 @@ from addon.meetings.model import (
 )
 from addon.services import Services
 from addon.store import AuditRecord, MeetingLink
+from cards.i18n import Text
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +39,17 @@ MIN_MINUTES, MAX_MINUTES = 5, 24 * 60
 
 
 class SchedulingError(Exception):
-    """A use case could not be carried out; `message` says what the user can do."""
+    """A use case could not be carried out; `message` says what the user can do, translated where it is shown."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: Text) -> None:
+        super().__init__(str(message))
         self.message = message
 
 
 class InvalidRequest(SchedulingError):
     """What the user asked for cannot be scheduled; `field` names the form field to point at."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: Text) -> None:
         super().__init__(message)
         self.field = field
 
@@ -138,11 +139,13 @@ class Scheduler:
         title = request.title.strip() or "Meeting"
         attendees = tuple(dict.fromkeys(a.strip().lower() for a in request.attendees if a.strip()))
         if request.participants_offered and not attendees:
-            raise InvalidRequest("participants", "Choose at least one person to invite.")
+            raise InvalidRequest("participants", Text("Choose at least one person to invite."))
         if not MIN_MINUTES <= request.duration_minutes <= MAX_MINUTES:
-            raise InvalidRequest("duration", f"Choose a length between {MIN_MINUTES} minutes and 24 hours.")
+            raise InvalidRequest(
+                "duration", Text("Choose a length between {minimum} minutes and 24 hours.", minimum=MIN_MINUTES)
+            )
         if request.start < datetime.now(UTC) - timedelta(minutes=1):
-            raise InvalidRequest("start", "That time has passed. Choose a start in the future.")
+            raise InvalidRequest("start", Text("That time has passed. Choose a start in the future."))
         start = request.start.astimezone(self.actor.zone)
         end = start + timedelta(minutes=request.duration_minutes)
 
@@ -243,7 +246,7 @@ class Scheduler:
         key = event_key(calendar_id, event.event_id)
         link = self._own_link(key)
         if link.state != "ready" or not link.meeting_id:
-            raise SchedulingError("The meeting is still being added. Refresh in a moment.")
+            raise SchedulingError(Text("The meeting is still being added. Refresh in a moment."))
         self._check_times(event)
         meeting = self.provider_for(link.provider).update(link.meeting_id, self._spec(event))
         self._audit("update", key, meeting, "ok")
@@ -258,7 +261,7 @@ class Scheduler:
             written = self._with_conference_fallback(write)
         except GoogleApiError as error:
             raise CalendarNotUpdated(
-                "The meeting was updated, but Google Calendar could not be. Try Update meeting again."
+                Text("The meeting was updated, but Google Calendar could not be. Try Update meeting again.")
             ) from error
         return Scheduled(self._ready(key, None, meeting, written), meeting, written)
 
@@ -276,7 +279,7 @@ class Scheduler:
                 self.services.google, self.actor.google_token, calendar_id, event.event_id, fields, "all"
             )
         except GoogleApiError as error:
-            raise CalendarNotUpdated("Google Calendar could not be changed, so the meeting was kept.") from error
+            raise CalendarNotUpdated(Text("Google Calendar could not be changed, so the meeting was kept.")) from error
         if link.meeting_id:
             self.provider_for(link.provider).delete(link.meeting_id)  # already gone is fine
             gone = Meeting(provider=link.provider, meeting_id=link.meeting_id, join_url=link.join_url or "")
@@ -357,17 +360,24 @@ class Scheduler:
     @staticmethod
     def _check_times(event: CalendarEvent) -> None:
         if event.start is None or event.end is None or event.all_day:
-            raise InvalidRequest("time", "All-day events have no meeting time. Give the event a start and end first.")
+            raise InvalidRequest(
+                "time", Text("All-day events have no meeting time. Give the event a start and end first.")
+            )
         if event.end <= event.start:
-            raise InvalidRequest("time", "The event ends when it starts. Give it a length first.")
+            raise InvalidRequest("time", Text("The event ends when it starts. Give it a length first."))
 
     def _own_link(self, key: str) -> MeetingLink:
         link = self.services.store.get(MeetingLink, key)
         if link is None:
-            raise SchedulingError("This event has no meeting from the add-on.")
+            raise SchedulingError(Text("This event has no meeting from the add-on."))
         if link.user_id != self.actor.user_id:
-            owner = link.user_email or "the person who added it"
-            raise SchedulingError(f"This meeting belongs to {owner}. Only they can change or remove it.")
+            if link.user_email:
+                raise SchedulingError(
+                    Text("This meeting belongs to {owner}. Only they can change or remove it.", owner=link.user_email)
+                )
+            raise SchedulingError(
+                Text("This meeting belongs to the person who added it. Only they can change or remove it.")
+            )
         return link
 
     def _spec(self, event: CalendarEvent) -> MeetingSpec:
@@ -413,19 +423,22 @@ class Scheduler:
         if link.claim == mark and link.state != "ready":
             return link, mark
         if link.state != "ready" and link.meeting_id and link.user_id != self.actor.user_id:
-            owner = link.user_email or "someone else"
-            raise SchedulingError(f"{owner} is adding a meeting to this event. Refresh in a moment.")
+            if link.user_email:
+                raise SchedulingError(
+                    Text("{owner} is adding a meeting to this event. Refresh in a moment.", owner=link.user_email)
+                )
+            raise SchedulingError(Text("Someone else is adding a meeting to this event. Refresh in a moment."))
         return link, None
 
     def _wait_until_ready(self, key: str, link: MeetingLink) -> MeetingLink:
         deadline = time.monotonic() + WAIT_SECONDS
         while link.state != "ready":
             if time.monotonic() > deadline:
-                raise StillWorking("The meeting is being added by another request. Refresh in a moment.")
+                raise StillWorking(Text("The meeting is being added by another request. Refresh in a moment."))
             time.sleep(0.2)
             current = self.services.store.get(MeetingLink, key)
             if current is None:
-                raise SchedulingError("Adding the meeting failed in another request. Try again.")
+                raise SchedulingError(Text("Adding the meeting failed in another request. Try again."))
             link = current
         return link
 
@@ -443,7 +456,9 @@ class Scheduler:
                 self._audit("create", key, meeting, "ok")
         except MeetingRejected as error:
             self._release(key, mark)
-            raise InvalidRequest("duration", f"{display_name(error.provider)} said: {error.message}") from error
+            # The service's own words pass through untranslated; only the frame is ours.
+            said = Text("{service} said: {message}", service=display_name(error.provider), message=error.message)
+            raise InvalidRequest("duration", said) from error
         except MeetingServiceError:
             self._release(key, mark)
             raise
@@ -488,17 +503,17 @@ class Scheduler:
             if landed_unknown:
                 self._release(key, mark)  # the link keeps the meeting for the retry
                 raise CalendarNotUpdated(
-                    "Google Calendar is not answering. The meeting is kept; try again in a minute."
+                    Text("Google Calendar is not answering. The meeting is kept; try again in a minute.")
                 ) from error
             self._undo(key, mark, meeting)
             raise CalendarNotUpdated(
-                "The meeting could not be added to Google Calendar, so it was not kept. Try again."
+                Text("The meeting could not be added to Google Calendar, so it was not kept. Try again.")
             ) from error
         except GoogleApiError as error:
             log.warning("writing the meeting to Calendar failed: %s", type(error).__name__)
             self._undo(key, mark, meeting)
             raise CalendarNotUpdated(
-                "The meeting could not be added to Google Calendar, so it was not kept. Try again."
+                Text("The meeting could not be added to Google Calendar, so it was not kept. Try again.")
             ) from error
 
     def _with_conference_fallback(self, write: Callable[[bool], CalendarEvent]) -> CalendarEvent:

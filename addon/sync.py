@@ -44,6 +44,7 @@ from addon.policy import effective_settings
 from addon.scheduling import Actor, Scheduler, SchedulingError, event_key, fingerprint, guests
 from addon.services import Services
 from addon.store import CalendarSync, MeetingLink, PendingDeletion, UserSettings, WatchChannel
+from cards.i18n import Text
 
 log = logging.getLogger(__name__)
 
@@ -132,22 +133,24 @@ class CalendarSyncer:
             if not offline or record.suspended == "google":
                 self.submit(record.sync_id, google_token)
 
-    def status(self, stopped: list[CalendarSync]) -> str:
+    def status(self, stopped: list[CalendarSync]) -> Text:
         """One line for the user's cards: how their meetings follow Calendar, and what to do if they do not.
 
         `stopped` is what `suspensions` found for the user."""
         if stopped:
             who = stopped[0].suspended or "google"
             if who == "google":
-                return (
+                return Text(
                     "Paused: Google refused background access to your calendar. Changes reach your meetings "
                     "when you open the add-on; ask your administrator about domain-wide delegation."
                 )
-            name = display_name(who)
-            return f"Paused: {name} refused access. Reconnect {name} in Settings and your meetings catch up."
+            return Text(
+                "Paused: {service} refused access. Reconnect {service} in Settings and your meetings catch up.",
+                service=display_name(who),
+            )
         if self.services.offline.available:
-            return "Automatic: changes in Calendar reach the meeting within a minute."
-        return "Limited: changes in Calendar reach the meeting when you next open the add-on."
+            return Text("Automatic: changes in Calendar reach the meeting within a minute.")
+        return Text("Limited: changes in Calendar reach the meeting when you next open the add-on.")
 
     def follow_now(self, user_id: str, email: str, google_token: str, event: CalendarEvent) -> bool:
         """The user saved the event with the add-on open: its meeting follows at once. True if it changed."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from cards.i18n import Text, Translator
 from cards.timefmt import span, zone_label
 from cards.widgets import Json, action, button, buttons, card, labeled, link_text, paragraph, section
 
@@ -16,10 +17,18 @@ MAX_GUESTS_SHOWN = 50
 SAFE_LINK_SCHEMES = ("https://", "http://", "tel:", "sip:")
 
 RESPONSES = {
-    "accepted": "Accepted",
-    "declined": "Declined",
-    "tentative": "Maybe",
-    "needsAction": "Awaiting reply",
+    "accepted": Text("Accepted"),
+    "declined": Text("Declined"),
+    "tentative": Text("Maybe"),
+    "needsAction": Text("Awaiting reply"),
+}
+# Calendar's entry point types; one it adds later is shown as it comes.
+JOIN_KINDS = {
+    "video": Text("video"),
+    "phone": Text("phone"),
+    "sip": Text("sip"),
+    "more": Text("more"),
+    "link": Text("link"),
 }
 RESPONSE_ICONS = {"accepted": "CONFIRMATION_NUMBER_ICON", "declined": "INVITE", "tentative": "INVITE"}
 
@@ -67,19 +76,19 @@ class MeetingPanel:
     outdated: bool = False
     can_edit: bool = True
     # How changes to the event reach the meeting (automatic, limited, or paused and what to do).
-    sync_status: str | None = None
+    sync_status: Text | None = None
     # For a repeating event: how its occurrences map onto the meeting.
     series_note: str | None = None
 
 
-def event_card(view: EventView) -> Json:
+def event_card(tr: Translator, view: EventView) -> Json:
     """Shown when the user opens a saved event in Calendar."""
     when = (
         [
             labeled(
-                "When",
-                span(view.start, view.end, view.zone, view.all_day),
-                bottom=None if view.all_day else zone_label(view.zone, view.start),
+                tr("When"),
+                span(view.start, view.end, view.zone, tr, view.all_day),
+                bottom=None if view.all_day else zone_label(view.zone, view.start, tr),
                 icon="CLOCK",
             )
         ]
@@ -87,78 +96,82 @@ def event_card(view: EventView) -> Json:
         else []
     )
     return card(
-        view.title or "(no title)",
-        [section(when), _meeting_section(view.meeting), _guests_section(view), _conference_section(view)],
-        subtitle="Calendar event",
+        view.title or tr("(no title)"),
+        [
+            section(when),
+            _meeting_section(tr, view.meeting),
+            _guests_section(tr, view),
+            _conference_section(tr, view),
+        ],
+        subtitle=tr("Calendar event"),
         name="event",
     )
 
 
-def unsaved_event_card(guest_count: int) -> Json:
+def unsaved_event_card(tr: Translator, guest_count: int) -> Json:
     """A new event Calendar has not saved yet has no id, so nothing can be attached to it."""
-    guests = f" It has {guest_count} guest{'s' if guest_count != 1 else ''} so far." if guest_count else ""
-    return card(
-        "New event",
-        [section([paragraph(f"Save the event first, then open the add-on again to add a meeting to it.{guests}")])],
-        subtitle="Not saved yet",
-        name="event",
-    )
+    text = tr("Save the event first, then open the add-on again to add a meeting to it.")
+    if guest_count:
+        text += " " + tr.plural("It has {count} guest so far.", "It has {count} guests so far.", guest_count)
+    return card(tr("New event"), [section([paragraph(text)])], subtitle=tr("Not saved yet"), name="event")
 
 
-def _guests_section(view: EventView) -> Json:
+def _guests_section(tr: Translator, view: EventView) -> Json:
     if not view.can_see_guests:
-        return section([paragraph("The guest list of this event is hidden from you.")], header="Guests")
+        return section([paragraph(tr("The guest list of this event is hidden from you."))], header=tr("Guests"))
     if not view.guests:
-        return section([paragraph("No guests yet.")], header="Guests")
+        return section([paragraph(tr("No guests yet."))], header=tr("Guests"))
     widgets = []
     for guest in view.guests[:MAX_GUESTS_SHOWN]:
-        notes = [RESPONSES.get(guest.response or "", "Awaiting reply")]
+        notes = [tr.text(RESPONSES.get(guest.response or "", RESPONSES["needsAction"]))]
         if guest.organizer:
-            notes.append("organizer")
+            notes.append(tr("organizer"))
         if guest.optional:
-            notes.append("optional")
+            notes.append(tr("optional"))
         widgets.append(labeled(guest.name or guest.email, guest.email, bottom=", ".join(notes), icon="PERSON"))
     hidden = len(view.guests) - MAX_GUESTS_SHOWN
     if hidden > 0:
-        widgets.append(paragraph(f"and {hidden} more"))
-    return section(widgets, header=f"Guests ({len(view.guests)})")
+        widgets.append(paragraph(tr.plural("and {count} more", "and {count} more", hidden)))
+    return section(widgets, header=tr("Guests ({count})", count=len(view.guests)))
 
 
-def _meeting_section(panel: MeetingPanel | None) -> Json:
+def _meeting_section(tr: Translator, panel: MeetingPanel | None) -> Json:
     if panel is None:
         return section([])
     if not panel.join_url:
         if not panel.can_edit:
-            return section([paragraph("You cannot change this event, so a meeting cannot be added to it.")])
-        add = button(f"Add {panel.service} meeting", action(panel.add_url, spinner=True))
-        return section([buttons(add)], header="Video meeting")
-    widgets = [link_text(f"{panel.service} meeting", "Join", panel.join_url)]
+            return section([paragraph(tr("You cannot change this event, so a meeting cannot be added to it."))])
+        add = button(tr("Add {service} meeting", service=panel.service), action(panel.add_url, spinner=True))
+        return section([buttons(add)], header=tr("Video meeting"))
+    widgets = [link_text(tr("{service} meeting", service=panel.service), tr("Join"), panel.join_url)]
     if panel.outdated:
-        widgets.append(paragraph("The event changed since the meeting was made."))
+        widgets.append(paragraph(tr("The event changed since the meeting was made.")))
     if panel.series_note:
         widgets.append(paragraph(panel.series_note))
     if panel.sync_status:
-        widgets.append(labeled("Calendar changes", panel.sync_status, icon="CLOCK"))
+        widgets.append(labeled(tr("Calendar changes"), tr.text(panel.sync_status), icon="CLOCK"))
     controls = []
     if panel.outdated and panel.can_edit:
-        controls.append(button("Update meeting", action(panel.update_url, spinner=True)))
+        controls.append(button(tr("Update meeting"), action(panel.update_url, spinner=True)))
     if panel.can_edit:
-        controls.append(button("Remove meeting", action(panel.remove_url, spinner=True)))
+        controls.append(button(tr("Remove meeting"), action(panel.remove_url, spinner=True)))
     if controls:
         widgets.append(buttons(*controls))
-    return section(widgets, header="Video meeting")
+    return section(widgets, header=tr("Video meeting"))
 
 
-def _conference_section(view: EventView) -> Json:
+def _conference_section(tr: Translator, view: EventView) -> Json:
     if not view.can_see_conference:
         return section([])
     if not view.join_points:
-        return section([paragraph("No video meeting on this event yet.")], header="Conference")
-    name = view.conference_name or "Conference"
-    widgets = [
-        link_text(f"{name} · {point.kind or 'link'}", point.label or point.uri, point.uri)
-        if point.uri.lower().startswith(SAFE_LINK_SCHEMES)
-        else labeled(f"{name} · {point.kind or 'link'}", point.label or point.uri)
-        for point in view.join_points
-    ]
-    return section(widgets, header="Conference")
+        return section([paragraph(tr("No video meeting on this event yet."))], header=tr("Conference"))
+    name = view.conference_name or tr("Conference")
+    widgets = []
+    for point in view.join_points:
+        kind = tr.text(JOIN_KINDS.get(point.kind or "link", point.kind))
+        label = f"{name} · {kind}"
+        if point.uri.lower().startswith(SAFE_LINK_SCHEMES):
+            widgets.append(link_text(label, point.label or point.uri, point.uri))
+        else:
+            widgets.append(labeled(label, point.label or point.uri))
+    return section(widgets, header=tr("Conference"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -9,8 +10,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -52,3 +57,30 @@ def running_gunicorn(env: dict[str, str], port: int, log_path: Path, *options: s
             process.terminate()
             process.wait(timeout=20)
     assert "Traceback" not in log_path.read_text(), log_path.read_text()
+
+
+# Debian's Chromium (scripts/test installs it), never a browser Playwright would download: there is no internet.
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+)
+
+
+@contextmanager
+def launched_chromium() -> Iterator[Browser]:
+    """Headless Debian Chromium driven by Playwright, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        try:
+            yield browser
+        finally:
+            browser.close()

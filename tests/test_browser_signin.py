@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 import os
-import shutil
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.support.wait import WebDriverWait
+from playwright.sync_api import Browser, Page, expect
 
 from addon.crypto import SecretBox
 from addon.store import ProviderGrant, open_store
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import ALICE
-from tests.live_server import free_port, running_gunicorn
+from tests.live_server import CHROMIUM, free_port, launched_chromium, running_gunicorn
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
 SECRET_KEY = "browser-test-secret-key-0123456789abcdef"
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER), reason="Chromium and ChromeDriver missing: scripts/test installs them"
-)
+pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Chromium missing: scripts/test installs it")
 
 
 @pytest.fixture(scope="module")
@@ -59,25 +52,17 @@ def site(zoom: FakeZoom, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
         yield root, database
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with launched_chromium() as browser:
+        yield browser
+
+
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    yield driver
-    driver.quit()
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
 
 
 def start_url(root: str, provider: str = "zoom") -> str:
@@ -85,27 +70,26 @@ def start_url(root: str, provider: str = "zoom") -> str:
     return f"{root}/connect/{provider}/start?ticket={ticket}"
 
 
-def open_sign_in_window(browser: webdriver.Chrome, root: str, url: str) -> str:
+def open_sign_in_window(page: Page, root: str, url: str) -> Page:
     """What Google does for an openLink with openAs OVERLAY: a window opened by script, which may close itself."""
-    browser.get(root + "/healthz")
-    opener = browser.current_window_handle
-    browser.execute_script("window.open(arguments[0], 'signin', 'width=500,height=600')", url)
-    WebDriverWait(browser, 10).until(lambda b: len(b.window_handles) == 2)
-    browser.switch_to.window(next(h for h in browser.window_handles if h != opener))
-    return opener
+    page.goto(root + "/healthz")
+    with page.expect_popup() as popup:
+        page.evaluate("url => window.open(url, 'signin', 'width=500,height=600')", url)
+    return popup.value
 
 
 def test_the_sign_in_window_connects_the_account_and_closes_itself(
-    browser: webdriver.Chrome, site: tuple[str, Path], zoom: FakeZoom
+    page: Page, site: tuple[str, Path], zoom: FakeZoom
 ) -> None:
     root, database = site
     zoom.next_login("alice@corp.example")
 
-    opener = open_sign_in_window(browser, root, start_url(root))
-    browser.find_element("id", "continue").click()
-    WebDriverWait(browser, 10).until(lambda b: "is connected" in b.title)
-    WebDriverWait(browser, 10).until(lambda b: b.window_handles == [opener])
+    window = open_sign_in_window(page, root, start_url(root))
+    with window.expect_event("close", timeout=10_000):
+        window.locator("#continue").click()
+        expect(window).to_have_title(re.compile("is connected"), timeout=10_000)
 
+    assert page.context.pages == [page]
     store = open_store(f"sqlite:///{database}")
     try:
         grant = store.get(ProviderGrant, ProviderGrant.id_for(ALICE.sub, "zoom"))
@@ -114,24 +98,22 @@ def test_the_sign_in_window_connects_the_account_and_closes_itself(
     assert grant is not None and grant.status == "active"
 
 
-def test_a_declined_sign_in_stays_open_and_says_so(
-    browser: webdriver.Chrome, site: tuple[str, Path], zoom: FakeZoom
-) -> None:
+def test_a_declined_sign_in_stays_open_and_says_so(page: Page, site: tuple[str, Path], zoom: FakeZoom) -> None:
     root, _ = site
     zoom.deny_next()
 
-    opener = open_sign_in_window(browser, root, start_url(root))
-    browser.find_element("id", "continue").click()
-    WebDriverWait(browser, 10).until(lambda b: "was not connected" in b.title)
+    window = open_sign_in_window(page, root, start_url(root))
+    window.locator("#continue").click()
+    expect(window).to_have_title(re.compile("was not connected"), timeout=10_000)
 
-    assert "You did not allow access" in browser.find_element("tag name", "body").text
-    assert len(browser.window_handles) == 2 and opener in browser.window_handles
+    assert "You did not allow access" in window.locator("body").inner_text()
+    assert len(page.context.pages) == 2 and not window.is_closed()
 
 
-def test_an_expired_link_tells_the_user_what_to_do(browser: webdriver.Chrome, site: tuple[str, Path]) -> None:
+def test_an_expired_link_tells_the_user_what_to_do(page: Page, site: tuple[str, Path]) -> None:
     root, _ = site
 
-    browser.get(f"{root}/connect/zoom/start?ticket=expired.or.forged")
+    page.goto(f"{root}/connect/zoom/start?ticket=expired.or.forged")
 
-    assert "expired" in browser.title
-    assert "click Sign in" in browser.find_element("tag name", "body").text
+    assert "expired" in page.title()
+    assert "click Sign in" in page.locator("body").inner_text()

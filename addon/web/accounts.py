@@ -27,6 +27,7 @@ from addon.web.guard import AddonRequest, Notified, google_request
 from addon.web.signin import CONNECT_TICKET, SETTINGS_PATH, USE_PROVIDER_PATH, sign_in_url
 from cards.accounts import ServiceChoice, SettingsForm, settings_card
 from cards.home import HomeDefaults, home_card
+from cards.i18n import Translator, available_languages, translator_for
 from cards.widgets import Json
 
 bp = Blueprint("accounts", __name__)
@@ -50,18 +51,15 @@ WEBEX_SITE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a
 def connect_start(provider: str) -> Response:
     """Opened from the card's Sign in button: remember who is connecting, then go to the service."""
     found = services()
+    tr = browser_language()
     if not found.meetings.needs_account(provider):
-        return page("Not available", "This meeting service is not available here. Close this window.", 404)
+        return page(tr, tr("Not available"), tr("This meeting service is not available here. Close this window."), 404)
     try:
         ticket = found.box.open_ticket(CONNECT_TICKET, request.args.get("ticket", ""))
     except TicketError:
-        return page(
-            "This link has expired",
-            "Close this window, then click Sign in on the add-on's card again.",
-            400,
-        )
+        return page(tr, tr("This link has expired"), _click_sign_in_again(tr), 400)
     if ticket.get("provider") != provider or not isinstance(ticket.get("sub"), str):
-        return page("This link is not valid", "Close this window, then click Sign in on the add-on's card again.", 400)
+        return page(tr, tr("This link is not valid"), _click_sign_in_again(tr), 400)
 
     # Bind the sign-in to this browser: the callback must come back to the browser that started it.
     browser_secret = secrets.token_urlsafe(24)
@@ -84,13 +82,19 @@ def connect_start(provider: str) -> Response:
     )
     target = oauth.authorization_url(found.meetings.oauth_app(provider), redirect_uri(found, provider), state, pkce)
     # Say whose account this connects before leaving, so a link sent by someone else is not followed blindly.
-    who = str(ticket.get("email") or "your Google account")
+    name = display_name(provider)
+    who = str(ticket.get("email") or tr("your Google account"))
     response = page(
-        f"Connect {display_name(provider)}",
-        f"This connects your {display_name(provider)} account to the Meeting Scheduler add-on for {who}. "
-        "Continue only if that is you.",
+        tr,
+        tr("Connect {service}", service=name),
+        tr(
+            "This connects your {service} account to the Meeting Scheduler add-on for {who}. "
+            "Continue only if that is you.",
+            service=name,
+            who=who,
+        ),
         200,
-        link=(f"Continue to {display_name(provider)}", target),
+        link=(tr("Continue to {service}", service=name), target),
     )
     response.set_cookie(
         BROWSER_COOKIE,
@@ -108,50 +112,87 @@ def connect_start(provider: str) -> Response:
 def connect_callback(provider: str) -> Response:
     """Where the service sends the browser back: check the state, trade the code, keep the grant sealed."""
     found = services()
+    tr = browser_language()
     name = display_name(provider)
     if not found.meetings.needs_account(provider):
-        return page("Not available", "This meeting service is not available here. Close this window.", 404)
+        return page(tr, tr("Not available"), tr("This meeting service is not available here. Close this window."), 404)
     try:
         claims = found.box.open_ticket(STATE_TICKET, request.args.get("state", ""))
     except TicketError:
-        return page("Sign-in expired", "Close this window, then click Sign in on the add-on's card again.", 400)
+        return page(tr, tr("Sign-in expired"), _click_sign_in_again(tr), 400)
     pending = found.store.get(OAuthState, str(claims.get("sid", "")))
     cookie = request.cookies.get(BROWSER_COOKIE, "")
     if pending is not None and not hmac.compare_digest(pending.browser_hash or "", _digest(cookie)):
         return page(
-            "Sign-in started elsewhere",
-            "This sign-in was started in another browser. Close this window and click Sign in on the card again.",
+            tr,
+            tr("Sign-in started elsewhere"),
+            tr("This sign-in was started in another browser. Close this window and click Sign in on the card again."),
             400,
         )
     state = consume_state(found, str(claims.get("sid", "")))
     if state is None or state.provider != provider or claims.get("provider") != provider:
-        return page("Sign-in already used", "Close this window, then click Sign in on the add-on's card again.", 400)
+        return page(tr, tr("Sign-in already used"), _click_sign_in_again(tr), 400)
     if request.args.get("error"):
-        return page(f"{name} was not connected", "You did not allow access. Close this window to go back.", 200)
+        return page(
+            tr,
+            tr("{service} was not connected", service=name),
+            tr("You did not allow access. Close this window to go back."),
+            200,
+        )
     code = request.args.get("code", "")
     if not code:
-        return page("Sign-in incomplete", f"{name} did not send a sign-in code. Close this window and try again.", 400)
+        return page(
+            tr,
+            tr("Sign-in incomplete"),
+            tr("{service} did not send a sign-in code. Close this window and try again.", service=name),
+            400,
+        )
 
     try:
         verifier = found.box.open(Sealed(state.key_id, state.sealed_verifier), f"oauth-state/{state.state_id}")
     except SealError:
-        return page("Sign-in expired", "Close this window, then click Sign in on the add-on's card again.", 400)
+        return page(tr, tr("Sign-in expired"), _click_sign_in_again(tr), 400)
     try:
         tokens = oauth.exchange_code(
             found.meetings.oauth_app(provider), code, Pkce(verifier.decode()), redirect_uri(found, provider)
         )
     except GrantRevoked:
-        return page("Sign-in expired", f"{name} refused the sign-in code. Close this window and try again.", 400)
+        return page(
+            tr,
+            tr("Sign-in expired"),
+            tr("{service} refused the sign-in code. Close this window and try again.", service=name),
+            400,
+        )
     except MeetingServiceError as error:
         log.warning("code exchange with %s failed: %s", provider, type(error).__name__)
-        return page(f"{name} did not finish the sign-in", "Close this window and try again in a few minutes.", 502)
+        return page(
+            tr,
+            tr("{service} did not finish the sign-in", service=name),
+            tr("Close this window and try again in a few minutes."),
+            502,
+        )
     found.meetings.grants.save(state.user_id, provider, tokens)
     # Calendars whose sync stopped on this service's refusal catch up now.
     found.syncer.resume(state.user_id, provider)
     choose_provider(found, state.user_id, provider)
-    done = page(f"{name} is connected", "You can close this window and go back to Gmail or Calendar.", 200, close=True)
+    done = page(
+        tr,
+        tr("{service} is connected", service=name),
+        tr("You can close this window and go back to Gmail or Calendar."),
+        200,
+        close=True,
+    )
     done.delete_cookie(BROWSER_COOKIE, path="/connect/")
     return done
+
+
+def browser_language() -> Translator:
+    """Sign-in pages open in a browser window, with no event object: its Accept-Language picks the language."""
+    return translator_for(request.accept_languages.best_match(sorted(available_languages())))
+
+
+def _click_sign_in_again(tr: Translator) -> str:
+    return tr("Close this window, then click Sign in on the add-on's card again.")
 
 
 def redirect_uri(found: Services, provider: str) -> str:
@@ -190,7 +231,9 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def page(title: str, message: str, status: int, close: bool = False, link: tuple[str, str] | None = None) -> Response:
+def page(
+    tr: Translator, title: str, message: str, status: int, close: bool = False, link: tuple[str, str] | None = None
+) -> Response:
     nonce = secrets.token_urlsafe(16)
     extra = f'<script nonce="{nonce}">setTimeout(function () {{ window.close(); }}, 1500);</script>' if close else ""
     if link is not None:
@@ -198,7 +241,7 @@ def page(title: str, message: str, status: int, close: bool = False, link: tuple
         extra += f'<p><a id="continue" href="{escape(url, quote=True)}">{escape(label)}</a></p>'
 
     body = (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<!doctype html><html lang={tr.language}><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#202124}"
@@ -239,7 +282,7 @@ def save_settings(req: AddonRequest) -> Notified:
     template = (inputs["template_id"].first or "").strip() if "template_id" in inputs else (current.template_id or "")
     if len(template) > MAX_TEMPLATE_ID or not template.isprintable():
         return with_notice(
-            settings_view(req), "That template ID does not look right: copy it from your meeting service"
+            settings_view(req), req.tr("That template ID does not look right: copy it from your meeting service")
         )
     if not provider or provider not in current.allowed_providers:
         raise BadEvent("provider must be one of the meeting services your domain allows")
@@ -253,7 +296,8 @@ def save_settings(req: AddonRequest) -> Notified:
         raise BadEvent(f"duration_minutes must be between {MIN_DURATION} and {MAX_DURATION}")
     site = (site or "").strip().lower().removeprefix("https://").strip("/") or None
     if site is not None and not WEBEX_SITE.match(site):
-        return with_notice(settings_view(req), "That Webex site does not look right: use a name like acme.webex.com")
+        notice = req.tr("That Webex site does not look right: use a name like acme.webex.com")
+        return with_notice(settings_view(req), notice)
 
     def save(stored: UserSettings | None) -> UserSettings:
         base = stored or UserSettings(user_id=req.user.sub)
@@ -272,8 +316,9 @@ def save_settings(req: AddonRequest) -> Notified:
     req.services.store.update(UserSettings, req.user.sub, save)
     state = req.services.meetings.connection(req.user.sub, provider).state
     if state in ("missing", "revoked"):
-        return with_notice(settings_view(req), f"Saved. Connect your {display_name(provider)} account to use it.")
-    return with_notice(settings_view(req), "Settings saved")
+        notice = req.tr("Saved. Connect your {service} account to use it.", service=display_name(provider))
+        return with_notice(settings_view(req), notice)
+    return with_notice(settings_view(req), req.tr("Settings saved"))
 
 
 @bp.post(DISCONNECT_PATH)
@@ -285,9 +330,11 @@ def disconnect(req: AddonRequest) -> Notified:
     req.services.meetings.grants.disconnect(req.user.sub, provider)
     if user_settings(req).provider == provider:
         choose_provider(req.services, req.user.sub, "jitsi")
-        notice = f"Disconnected from {display_name(provider)}. New meetings will use Jitsi Meet."
+        notice = req.tr(
+            "Disconnected from {service}. New meetings will use Jitsi Meet.", service=display_name(provider)
+        )
     else:
-        notice = f"Disconnected from {display_name(provider)}."
+        notice = req.tr("Disconnected from {service}.", service=display_name(provider))
     return with_notice(settings_view(req), notice)
 
 
@@ -304,12 +351,14 @@ def use_provider(req: AddonRequest) -> Notified:
     choose_provider(req.services, req.user.sub, provider)
     defaults = user_settings(req)
     card = home_card(
+        req.tr,
         req.event.common.host_app,
         req.user.email,
         HomeDefaults(display_name(provider), "not_needed", defaults.duration_minutes, req.event.common.time_zone),
         settings_url=req.services.settings.base_url + SETTINGS_PATH,
     )
-    return with_notice(card, f"New meetings will use {display_name(provider)}. Open the email or event again.")
+    notice = req.tr("New meetings will use {service}. Open the email or event again.", service=display_name(provider))
+    return with_notice(card, notice)
 
 
 def settings_view(req: AddonRequest) -> Json:
@@ -323,6 +372,7 @@ def settings_view(req: AddonRequest) -> Json:
         choices.append(ServiceChoice(provider, display_name(provider), state, url))
     base = req.services.settings.base_url
     return settings_card(
+        req.tr,
         SettingsForm(
             chosen=defaults.provider,
             services=choices,
@@ -334,7 +384,7 @@ def settings_view(req: AddonRequest) -> Json:
             auto_add=defaults.auto_add,
             template_id=defaults.template_id,
             locked=defaults.locked,
-        )
+        ),
     )
 
 

@@ -16,6 +16,7 @@ from addon.web.context import scheduler
 from addon.web.gmail import SCHEDULE_PATH, participants, read_open_message
 from addon.web.guard import AddonRequest, Notified, google_request
 from cards import problems
+from cards.i18n import Text
 from cards.message import ScheduleForm, message_card
 from cards.scheduled import ScheduledView, scheduled_card
 from cards.widgets import Json
@@ -55,7 +56,7 @@ def schedule_from_email(req: AddonRequest) -> Json | Notified:
     service = display_name(done.link.provider)
     meeting, event = done.meeting, done.event
     view = ScheduledView(
-        title=request.title.strip() or "Meeting",
+        title=request.title.strip() or req.tr("Meeting"),
         service=service,
         join_url=done.link.join_url or "",
         start=event.start if event else None,
@@ -67,14 +68,15 @@ def schedule_from_email(req: AddonRequest) -> Json | Notified:
         dial_in=[(d.label, d.number) for d in meeting.dial_in] if meeting else [],
         calendar_url=done.link.html_link,
     )
-    return Notified(scheduled_card(view), f"{service} meeting scheduled and added to your calendar")
+    notice = req.tr("{service} meeting scheduled and added to your calendar", service=service)
+    return Notified(scheduled_card(req.tr, view), notice)
 
 
-def _form_again(req: AddonRequest, request: EmailMeetingRequest, field: str | None, error: str) -> Json | Notified:
+def _form_again(req: AddonRequest, request: EmailMeetingRequest, field: str | None, error: Text) -> Json | Notified:
     """The form as the user filled it in, with the problem next to the field it is about."""
     message = read_open_message(req)
     if message is None:
-        return problems.message_unreadable(req.request_id)
+        return problems.message_unreadable(req.tr, req.request_id)
     people = participants(req, message)
     form = ScheduleForm(
         title=request.title,
@@ -88,7 +90,7 @@ def _form_again(req: AddonRequest, request: EmailMeetingRequest, field: str | No
         error_field=field,
         error=error,
     )
-    return Notified(message_card(message.subject, message.sent_at, form), error)
+    return Notified(message_card(req.tr, message.subject, message.sent_at, form), req.tr.text(error))
 
 
 @bp.post(ADD_PATH)
@@ -96,7 +98,7 @@ def _form_again(req: AddonRequest, request: EmailMeetingRequest, field: str | No
 def add_meeting(req: AddonRequest) -> Notified:
     def add(planner: Scheduler, calendar_id: str, event_id: str) -> str:
         done = planner.add_to_event(calendar_id, event_id)
-        return f"{display_name(done.link.provider)} meeting added to the event"
+        return req.tr("{service} meeting added to the event", service=display_name(done.link.provider))
 
     return on_open_event(req, add)
 
@@ -106,7 +108,7 @@ def add_meeting(req: AddonRequest) -> Notified:
 def update_meeting(req: AddonRequest) -> Notified:
     def update(planner: Scheduler, calendar_id: str, event_id: str) -> str:
         done = planner.update_meeting(calendar_id, event_id)
-        return f"{display_name(done.link.provider)} meeting updated"
+        return req.tr("{service} meeting updated", service=display_name(done.link.provider))
 
     return on_open_event(req, update)
 
@@ -116,7 +118,7 @@ def update_meeting(req: AddonRequest) -> Notified:
 def remove_meeting(req: AddonRequest) -> Notified:
     def remove(planner: Scheduler, calendar_id: str, event_id: str) -> str:
         planner.remove_from_event(calendar_id, event_id)
-        return "Meeting removed from the event and deleted"
+        return req.tr("Meeting removed from the event and deleted")
 
     return on_open_event(req, remove)
 
@@ -127,7 +129,7 @@ def on_open_event(req: AddonRequest, act: Callable[[Scheduler, str, str], str]) 
     try:
         notice = act(scheduler(req), calendar_id, event_id)
     except SchedulingError as error:
-        notice = error.message
+        notice = req.tr.text(error.message)
     return Notified(event_details(req), notice)
 
 

@@ -21,6 +21,7 @@ from addon.web.guard import AddonRequest, Notified, google_request
 from addon.web.signin import require_account
 from cards import problems
 from cards.event import EventView, Guest, JoinPoint, MeetingPanel, event_card, unsaved_event_card
+from cards.i18n import Translator
 from cards.widgets import Json
 
 bp = Blueprint("calendar", __name__)
@@ -64,9 +65,9 @@ def event_update(req: AddonRequest) -> Json | Notified:
         try:
             event = read_event(req.services.google, req.user_token, context.calendar_id, context.event_id)
         except GoogleNotFound:
-            return problems.event_gone(req.request_id)
+            return problems.event_gone(req.tr, req.request_id)
         if req.services.syncer.follow_now(req.user.sub, req.user.email, req.user_token, event):
-            return Notified(event_details(req, event), "The meeting now matches the event.")
+            return Notified(event_details(req, event), req.tr("The meeting now matches the event."))
         return event_details(req, event)
     return event_details(req)
 
@@ -85,14 +86,14 @@ def event_details(req: AddonRequest, event: CalendarEvent | None = None) -> Json
     if context is None:
         raise BadEvent("calendar is required")
     if context.event_id is None:
-        return unsaved_event_card(len(context.attendees))
+        return unsaved_event_card(req.tr, len(context.attendees))
     if event is None:
         try:
             event = read_event(req.services.google, req.user_token, context.calendar_id, context.event_id)
         except GoogleNotFound:
-            return problems.event_gone(req.request_id)
+            return problems.event_gone(req.tr, req.request_id)
     view = dataclasses.replace(event_view(context, event, req), meeting=meeting_panel(req, context, event))
-    return event_card(view)
+    return event_card(req.tr, view)
 
 
 def meeting_panel(req: AddonRequest, context: CalendarContext, event: CalendarEvent) -> MeetingPanel:
@@ -112,17 +113,22 @@ def meeting_panel(req: AddonRequest, context: CalendarContext, event: CalendarEv
         outdated=bool(ready and link and not event.recurring_event_id and link.fingerprint != fingerprint(event)),
         can_edit=context.capabilities.can_set_conference_data or context.capabilities.can_add_attendees,
         sync_status=syncer.status(syncer.suspensions(req.user.sub)) if ready else None,
-        series_note=series_note(link, display_name(provider)) if ready and link and event.is_series else None,
+        series_note=series_note(req.tr, link, display_name(provider)) if ready and link and event.is_series else None,
     )
 
 
-def series_note(link: MeetingLink, service: str) -> str:
+def series_note(tr: Translator, link: MeetingLink, service: str) -> str:
     """How the occurrences of a repeating event map onto its meeting."""
     if link.no_fixed_time:
-        return f"{service} cannot repeat a meeting the way this event repeats, so all occurrences share this meeting."
+        return tr(
+            "{service} cannot repeat a meeting the way this event repeats, so all occurrences share this meeting.",
+            service=service,
+        )
     if not keeps_occurrences(link.provider):
-        return f"Every occurrence uses this one {service} room."
-    return f"Moving or cancelling one occurrence in Calendar changes just that occurrence on {service}."
+        return tr("Every occurrence uses this one {service} room.", service=service)
+    return tr(
+        "Moving or cancelling one occurrence in Calendar changes just that occurrence on {service}.", service=service
+    )
 
 
 def event_view(context: CalendarContext, event: CalendarEvent, req: AddonRequest) -> EventView:

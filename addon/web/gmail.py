@@ -41,10 +41,10 @@ def gmail_message(req: AddonRequest) -> Json:
     require_account(req.services, req.user.sub, defaults.provider)
     message = read_open_message(req)
     if message is None:
-        return problems.message_unreadable(req.request_id)
+        return problems.message_unreadable(req.tr, req.request_id)
     people = participants(req, message)
     form = ScheduleForm(
-        title=meeting_title(message.subject),
+        title=meeting_title(message.subject, fallback=req.tr("Meeting")),
         participants=people,
         chosen=frozenset(p.email for p in people),
         start=next_half_hour(datetime.now(UTC), req.zone),
@@ -52,7 +52,7 @@ def gmail_message(req: AddonRequest) -> Json:
         zone=req.zone,
         submit_url=req.services.settings.base_url + SCHEDULE_PATH,
     )
-    return message_card(message.subject, message.sent_at, form)
+    return message_card(req.tr, message.subject, message.sent_at, form)
 
 
 def read_open_message(req: AddonRequest) -> MessageMetadata | None:
@@ -76,6 +76,7 @@ def home(req: AddonRequest) -> Json:
     connection = req.services.meetings.connection(req.user.sub, defaults.provider)
     stopped = req.services.syncer.suspensions(req.user.sub)
     return home_card(
+        req.tr,
         req.event.common.host_app,
         req.user.email,
         HomeDefaults(
@@ -99,9 +100,9 @@ def reconnect_offer(req: AddonRequest, stopped: list[CalendarSync]) -> tuple[str
     return None
 
 
-def meeting_title(subject: str) -> str:
+def meeting_title(subject: str, fallback: str = "Meeting") -> str:
     """The subject without reply and forward prefixes ('Re: Fwd: Budget' -> 'Budget')."""
-    return _REPLY_PREFIX.sub("", subject).strip() or "Meeting"
+    return _REPLY_PREFIX.sub("", subject).strip() or fallback
 
 
 def next_half_hour(now: datetime, zone: ZoneInfo) -> datetime:

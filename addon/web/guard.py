@@ -37,6 +37,7 @@ from addon.services import Services, services
 from addon.web.signin import connect_prompt
 from cards import problems
 from cards.accounts import custom_authorization_prompt
+from cards.i18n import Translator, translator_for
 from cards.responses import push_card, push_card_action, request_scopes, update_card
 from cards.widgets import Json
 
@@ -66,6 +67,11 @@ class AddonRequest:
             return ZoneInfo(name or "UTC")
         except (ZoneInfoNotFoundError, ValueError):
             return ZoneInfo("UTC")
+
+    @property
+    def tr(self) -> Translator:
+        """The user's language (Google's userLocale) for every card and notification."""
+        return translator_for(self.event.common.user_locale)
 
     @property
     def user_token(self) -> str:
@@ -141,29 +147,32 @@ def google_request(
             if missing:
                 return jsonify(request_scopes(missing))
 
+            req = AddonRequest(event=event, user=user, services=found)
+            tr = req.tr
             try:
-                answered = jsonify(wrap(handler(AddonRequest(event=event, user=user, services=found))))
+                answered = jsonify(wrap(handler(req)))
                 _user_is_here(found, user, event)
                 return answered
             except BadEvent as error:
                 return _json({"error": str(error)}, 400)
             except (NotConnected, GrantRevoked) as error:
                 revoked = isinstance(error, GrantRevoked)
-                prompt = connect_prompt(found, user.sub, error.provider, revoked=revoked, email=user.email)
+                prompt = connect_prompt(found, tr, user.sub, error.provider, revoked=revoked, email=user.email)
                 if answer == "push" and prompt.get("name") == "connect":
                     return jsonify(custom_authorization_prompt(prompt))
                 return jsonify(wrap(prompt))
             except MeetingServiceError as error:
                 log.warning("meeting service call failed: %s %s", type(error).__name__, error)
-                return jsonify(wrap(_meeting_problem(error)))
+                return jsonify(wrap(_meeting_problem(error, tr)))
             except SchedulingError as error:
-                return jsonify(wrap(problems.problem_card("That did not work", error.message, g.request_id)))
+                card = problems.problem_card(tr, tr("That did not work"), tr.text(error.message), g.request_id)
+                return jsonify(wrap(card))
             except GoogleApiError as error:
                 log.warning("Google API call failed: %s %s", type(error).__name__, error)
-                return jsonify(wrap(_problem_for(error)))
+                return jsonify(wrap(_problem_for(error, tr)))
             except Exception:
                 log.exception("unexpected error")
-                return jsonify(wrap(problems.unexpected(g.request_id)))
+                return jsonify(wrap(problems.unexpected(tr, g.request_id)))
 
         return endpoint
 
@@ -177,25 +186,25 @@ def _user_is_here(found: Services, user: GoogleUser, event: AddonEvent) -> None:
         found.syncer.user_is_here(user.sub, token)
 
 
-def _problem_for(error: GoogleApiError) -> Json:
+def _problem_for(error: GoogleApiError, tr: Translator) -> Json:
     if isinstance(error, GoogleUnauthorized):
-        return problems.session_expired(g.request_id)
+        return problems.session_expired(tr, g.request_id)
     if isinstance(error, GoogleForbidden):
-        return problems.permission_missing(g.request_id)
+        return problems.permission_missing(tr, g.request_id)
     if isinstance(error, GoogleUnavailable):
-        return problems.google_unavailable(g.request_id)
-    return problems.unexpected(g.request_id)
+        return problems.google_unavailable(tr, g.request_id)
+    return problems.unexpected(tr, g.request_id)
 
 
-def _meeting_problem(error: MeetingServiceError) -> Json:
+def _meeting_problem(error: MeetingServiceError, tr: Translator) -> Json:
     name = display_name(error.provider)
     if isinstance(error, RateLimited):
-        return problems.meeting_service_busy(name, error.retry_after, g.request_id)
+        return problems.meeting_service_busy(tr, name, error.retry_after, g.request_id)
     if isinstance(error, MeetingGone):
-        return problems.meeting_gone(name, g.request_id)
+        return problems.meeting_gone(tr, name, g.request_id)
     if isinstance(error, MeetingRejected):
-        return problems.meeting_rejected(name, error.message, g.request_id)
-    return problems.meeting_service_unavailable(name, g.request_id)
+        return problems.meeting_rejected(tr, name, error.message, g.request_id)
+    return problems.meeting_service_unavailable(tr, name, g.request_id)
 
 
 def _unauthorized() -> Response:

@@ -9,6 +9,7 @@ from addon.meetings.model import GrantRevoked, NotConnected
 from addon.services import Services
 from cards import problems
 from cards.accounts import connect_card
+from cards.i18n import Translator
 from cards.widgets import Json
 
 # Long enough to read the card and click; short enough that a leaked link is soon useless.
@@ -25,11 +26,14 @@ def sign_in_url(services: Services, user_id: str, provider: str, email: str | No
     return f"{services.settings.base_url}/connect/{quote(provider, safe='')}/start?ticket={ticket}"
 
 
-def connect_prompt(services: Services, user_id: str, provider: str, revoked: bool, email: str | None = None) -> Json:
+def connect_prompt(
+    services: Services, tr: Translator, user_id: str, provider: str, revoked: bool, email: str | None = None
+) -> Json:
     """The card asking the user to (re)connect `provider`, or a problem card if it is not offered here."""
     if not services.meetings.needs_account(provider):
-        return problems.service_not_offered(display_name(provider))
+        return problems.service_not_offered(tr, display_name(provider))
     return connect_card(
+        tr,
         display_name(provider),
         sign_in_url(services, user_id, provider, email),
         revoked=revoked,
