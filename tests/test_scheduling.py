@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -168,6 +169,19 @@ def test_a_form_that_cannot_be_scheduled_comes_back_filled_in_with_the_reason(
         w["textInput"] for s in card["sections"] for w in s["widgets"] if w.get("textInput", {}).get("name") == "title"
     )
     assert title["value"] == "My own title"
+    assert inserted_events(google) == []
+
+
+def test_a_cleared_start_comes_back_as_the_form_asking_for_one(caller: GoogleCaller, google: FakeGoogle) -> None:
+    google.add_message(MESSAGE)
+    body = schedule_body(caller, title=["My own title"])
+    del body["commonEventObject"]["formInputs"]["start"]
+
+    response = caller.post("/actions/schedule-from-email", body)
+
+    assert response.status_code == 200
+    (card,) = action_cards(response.get_json())
+    assert "Choose when the meeting starts." in card_text(card) and "My own title" in json.dumps(card)
     assert inserted_events(google) == []
 
 

@@ -13,7 +13,7 @@ from addon.meetings.catalog import display_name
 from addon.scheduling import EmailMeetingRequest, InvalidRequest, Scheduler, SchedulingError
 from addon.web.calendar import event_details, open_event_ids
 from addon.web.context import scheduler
-from addon.web.gmail import SCHEDULE_PATH, participants, read_open_message
+from addon.web.gmail import SCHEDULE_PATH, next_half_hour, participants, read_open_message
 from addon.web.guard import AddonRequest, Notified, google_request
 from cards import problems
 from cards.i18n import Text
@@ -37,15 +37,19 @@ def schedule_from_email(req: AddonRequest) -> Json | Notified:
     gmail = req.event.gmail
     if gmail is None or not gmail.message_id:
         raise BadEvent("gmail.messageId is required")
+    start = _start(inputs.get("start"))
     request = EmailMeetingRequest(
         message_id=gmail.message_id,
         title=_text(inputs.get("title")),
         attendees=inputs["participants"].strings if "participants" in inputs else (),
-        start=_start(inputs.get("start")),
+        start=start or next_half_hour(datetime.now(UTC), req.zone),
         duration_minutes=_minutes(inputs.get("duration")),
         send_invitations="yes" in (inputs["send_invitations"].strings if "send_invitations" in inputs else ()),
         participants_offered=req.event.common.parameters.get("participants_offered", "yes") != "no",
     )
+    if start is None:
+        # The picker was cleared: the form comes back with a time to start from, and says so.
+        return _form_again(req, request, "start", Text("Choose when the meeting starts."))
     planner = scheduler(req)
     try:
         done = planner.schedule_from_email(request)
@@ -137,9 +141,10 @@ def _text(value: FormValue | None) -> str:
     return (value.first or "") if value else ""
 
 
-def _start(value: FormValue | None) -> datetime:
+def _start(value: FormValue | None) -> datetime | None:
+    """The chosen start; None when the user cleared the picker."""
     if value is None or value.ms_since_epoch is None:
-        raise BadEvent("formInputs.start must be a date and time")
+        return None
     try:
         return datetime.fromtimestamp(value.ms_since_epoch / 1000, UTC)
     except (ValueError, OverflowError, OSError) as error:

@@ -19,6 +19,7 @@ from addon.deployment import load_deployment
 from addon.devhost.identity import DevIdentity
 from addon.devhost.samples import PREVIEW_EMAIL, PREVIEW_NAME, PREVIEW_OAUTH_TOKEN, PREVIEW_SUB, SampleWorkspace
 from addon.services import services
+from cards.i18n import available_languages
 
 bp = Blueprint("devhost", __name__)
 STATIC = Path(__file__).resolve().parent.parent / "devhost" / "static"
@@ -30,7 +31,6 @@ TRIGGER_PATHS = {
     ("CALENDAR", "event"): "/calendar/event-open",
     ("CALENDAR", "saved"): "/calendar/event-update",
 }
-LOCALES = ("en", "de", "fr")
 
 
 @dataclass
@@ -61,7 +61,7 @@ def samples() -> Response:
     return jsonify(
         {
             "user": {"email": PREVIEW_EMAIL, "name": PREVIEW_NAME},
-            "locales": LOCALES,
+            "locales": sorted(available_languages()),
             "messages": [
                 {"id": m.message_id, "subject": m.subject, "from": m.sender, "sent": m.sent.isoformat()}
                 for m in sorted(workspace.messages.values(), key=lambda m: m.sent, reverse=True)
@@ -124,7 +124,7 @@ def _event_object(context: dict, parameters: dict | None, form_inputs: dict | No
     settings = services().settings
     host = "CALENDAR" if context.get("host") == "CALENDAR" else "GMAIL"
     zone = _zone(context.get("timeZone"))
-    locale = context.get("locale") if context.get("locale") in LOCALES else "en"
+    locale = str(context.get("locale") or "en")
     offset = datetime.now(zone).utcoffset()
     common: dict[str, Any] = {
         "hostApp": host,
