@@ -128,7 +128,8 @@ def _guests_section(tr: Translator, view: EventView) -> Json:
             notes.append(tr("organizer"))
         if guest.optional:
             notes.append(tr("optional"))
-        widgets.append(labeled(guest.name or guest.email, guest.email, bottom=", ".join(notes), icon="PERSON"))
+        # A guest without a name is their address alone, not the address twice.
+        widgets.append(labeled(guest.name or "", guest.email, bottom=", ".join(notes), icon="PERSON"))
     hidden = len(view.guests) - MAX_GUESTS_SHOWN
     if hidden > 0:
         widgets.append(paragraph(tr.plural("and {count} more", "and {count} more", hidden)))

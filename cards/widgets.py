@@ -44,8 +44,10 @@ def paragraph(html: str) -> Json:
 def labeled(
     label: str, text: str, bottom: str | None = None, icon: str | None = None, button: Json | None = None
 ) -> Json:
-    """A decoratedText: a small label above escaped text. `text` is plain text."""
-    widget: Json = {"topLabel": escape(label), "text": escape(text) or "—", "wrapText": True}
+    """A decoratedText: a small label above escaped text (no label when `label` is empty). `text` is plain text."""
+    widget: Json = {"text": escape(text) or "—", "wrapText": True}
+    if label:
+        widget["topLabel"] = escape(label)
     if bottom:
         widget["bottomLabel"] = escape(bottom)
     if icon:

@@ -67,6 +67,8 @@ def test_event_card_shows_title_time_in_the_users_zone_and_guests(caller: Google
     assert "Awaiting reply" in text
     assert "room-1@resource" not in text  # rooms are not guests
     assert "Guests (4)" in text
+    # A guest without a name is shown by address once, not as label and text both.
+    assert text.count("carol@partner.example") == 1
 
 
 def test_times_follow_the_users_zone_not_the_events(caller: GoogleCaller, google: FakeGoogle) -> None:
