@@ -329,8 +329,13 @@ class Scheduler:
 
     def _keep_in_step(self, calendar_id: str) -> None:
         """From now on the calendar's changes reach its meetings (addon/sync.py)."""
-        syncer = self.services.syncer
-        syncer.track(self.actor.user_id, self.actor.email, calendar_id, self.actor.google_token or None)
+        actor = self.actor
+        try:
+            self.services.syncer.track(actor.user_id, actor.email, calendar_id, actor.google_token or None)
+        except Exception as error:
+            # The meeting is made and on the event: that answer stands. The calendar is tracked with the
+            # next meeting put on it; until then the card's "Update meeting" covers its changes.
+            log.warning("could not start keeping the calendar in step: %s", type(error).__name__)
 
     def spec_for(self, event: CalendarEvent) -> MeetingSpec:
         """The meeting an event describes (its times must have been checked)."""

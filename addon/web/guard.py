@@ -151,8 +151,6 @@ def google_request(
             tr = req.tr
             try:
                 answered = jsonify(wrap(handler(req)))
-                _user_is_here(found, user, event)
-                return answered
             except BadEvent as error:
                 return _json({"error": str(error)}, 400)
             except (NotConnected, GrantRevoked) as error:
@@ -173,6 +171,8 @@ def google_request(
             except Exception:
                 log.exception("unexpected error")
                 return jsonify(wrap(problems.unexpected(tr, g.request_id)))
+            _user_is_here(found, user, event)
+            return answered
 
         return endpoint
 
@@ -182,8 +182,12 @@ def google_request(
 def _user_is_here(found: Services, user: GoogleUser, event: AddonEvent) -> None:
     """The user's token is here: their calendars' changes can be read with it (see addon/sync.py)."""
     token = event.authorization.user_oauth_token
-    if token and scopes.CALENDAR_EVENTS in event.authorization.authorized_scopes:
+    if not token or scopes.CALENDAR_EVENTS not in event.authorization.authorized_scopes:
+        return
+    try:
         found.syncer.user_is_here(user.sub, token)
+    except Exception as error:  # best effort: the user's answer is ready and must not be lost to this
+        log.warning("could not start a sync of the user's calendars: %s", type(error).__name__)
 
 
 def _problem_for(error: GoogleApiError, tr: Translator) -> Json:
