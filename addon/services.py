@@ -69,7 +69,7 @@ def build_services(settings: Settings) -> Services:
         box=box,
         meetings=MeetingServices(settings, store, box),
         policies=Policies(store),
-        offline=OfflineAccess(settings.sync_credentials),
+        offline=OfflineAccess(settings.sync_credentials, settings.sync_service_account, settings.google_api_endpoint),
     )
 
 

@@ -58,6 +58,8 @@ class Settings:
     directory_site_field: str | None = None
     # A service account key file with domain-wide delegation (scope calendar.events) for background sync.
     sync_credentials: str | None = None
+    # Or keyless: the service account (with domain-wide delegation) that IAM signs as, for the app's identity.
+    sync_service_account: str | None = None
     # A deleted event's meeting is deleted this long after, unless the event moved or came back meanwhile.
     sync_delete_grace_seconds: int = 300
     # The identity Cloud Scheduler signs its OIDC tokens as, for /tasks/* outside App Engine's cron.
@@ -131,6 +133,7 @@ class Settings:
             zoom_client_secret=get("ZOOM_CLIENT_SECRET"),
             directory_site_field=get("ADDON_DIRECTORY_SITE_FIELD"),
             sync_credentials=get("ADDON_SYNC_CREDENTIALS"),
+            sync_service_account=get("ADDON_SYNC_SERVICE_ACCOUNT"),
             sync_delete_grace_seconds=_whole_number(
                 "ADDON_SYNC_DELETE_GRACE_SECONDS", get("ADDON_SYNC_DELETE_GRACE_SECONDS"), 300, minimum=0
             ),
@@ -177,8 +180,15 @@ class Settings:
             raise SettingsError(
                 f"ADDON_DIRECTORY_SITE_FIELD must be SchemaName.fieldName, not {self.directory_site_field!r}"
             )
+        if self.sync_credentials is not None and self.sync_service_account is not None:
+            raise SettingsError("set ADDON_SYNC_CREDENTIALS or ADDON_SYNC_SERVICE_ACCOUNT, not both")
         if self.sync_credentials is not None:
             _check_key_file(self.sync_credentials)
+        if self.sync_service_account is not None and "@" not in self.sync_service_account:
+            raise SettingsError(
+                "ADDON_SYNC_SERVICE_ACCOUNT must be a service account's email, "
+                f"such as addon-sync@PROJECT.iam.gserviceaccount.com, not {self.sync_service_account!r}"
+            )
         for first, second, one, other in (
             ("JITSI_APP_ID", "JITSI_APP_SECRET", self.jitsi_app_id, self.jitsi_app_secret),
             ("WEBEX_CLIENT_ID", "WEBEX_CLIENT_SECRET", self.webex_client_id, self.webex_client_secret),

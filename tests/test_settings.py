@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from addon.settings import DEFAULT_STORE, Settings, SettingsError
@@ -40,6 +42,9 @@ def test_a_missing_production_setting_is_named(missing: str) -> None:
         ("ADDON_STORE", "postgres://db", "ADDON_STORE"),
         ("ADDON_ENV", "staging", "ADDON_ENV"),
         ("ADDON_GOOGLE_API_ENDPOINT", "ftp://x", "ADDON_GOOGLE_API_ENDPOINT"),
+        ("ADDON_SYNC_CREDENTIALS", "/nowhere/key.json", "service account key file"),
+        ("ADDON_SYNC_SERVICE_ACCOUNT", "addon-sync", "service account's email"),
+        ("ADDON_SYNC_DELETE_GRACE_SECONDS", "-1", "at least 0"),
     ],
 )
 def test_unusable_values_are_refused(name: str, value: str, complaint: str) -> None:
@@ -94,3 +99,14 @@ def test_the_directory_site_field_must_name_a_schema_and_a_field() -> None:
     )
     with pytest.raises(SettingsError, match="ADDON_DIRECTORY_SITE_FIELD"):
         Settings.from_env({**PRODUCTION, "ADDON_DIRECTORY_SITE_FIELD": "SiteURL"})
+
+
+def test_background_sync_takes_a_key_file_or_a_keyless_account_not_both(tmp_path: Path) -> None:
+    key = tmp_path / "key.json"
+    key.write_text('{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----"}')
+    keyless = {**PRODUCTION, "ADDON_SYNC_SERVICE_ACCOUNT": "addon-sync@p.iam.gserviceaccount.com"}
+
+    assert Settings.from_env(keyless).sync_service_account == "addon-sync@p.iam.gserviceaccount.com"
+    assert Settings.from_env({**PRODUCTION, "ADDON_SYNC_CREDENTIALS": str(key)}).sync_credentials == str(key)
+    with pytest.raises(SettingsError, match="not both"):
+        Settings.from_env({**keyless, "ADDON_SYNC_CREDENTIALS": str(key)})

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from addon.google.delegation import OfflineAccess
 from addon.join_details import BLOCK_START, EVENT_PROPERTY, MEETING_PROPERTY
 from addon.services import Services
 from addon.settings import Settings
@@ -527,8 +528,6 @@ def test_saving_the_event_with_the_add_on_open_updates_the_meeting_at_once(
 def test_without_a_service_account_the_users_next_visit_brings_the_meeting_in_step(
     caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, settings: Settings
 ) -> None:
-    from addon.google.delegation import OfflineAccess
-
     services.offline = OfflineAccess(None)
     services.syncer.user_sync_interval_seconds = 0  # else at most once a minute
     use(services, "zoom", zoom, webex)
@@ -545,3 +544,58 @@ def test_without_a_service_account_the_users_next_visit_brings_the_meeting_in_st
 
     assert "Limited" in card_text(card)
     assert the_meeting("zoom", zoom, webex).data["topic"] == "Changed while away"
+
+
+# Keyless delegation (no key file: IAM signs for the app's own identity) --------------------------
+
+
+def keyless(services: Services, google: FakeGoogle, monkeypatch: pytest.MonkeyPatch, token_creator: bool) -> str:
+    """The app runs as App Engine's identity (the fake's metadata server) and signs through IAM."""
+    monkeypatch.setenv("GCE_METADATA_HOST", google.url.removeprefix("http://"))
+    account = google.keyless_service_account(token_creator=token_creator)
+    services.offline = OfflineAccess(None, account, services.settings.google_api_endpoint)
+    return account
+
+
+def test_keyless_delegation_signs_through_iam_and_keeps_the_meeting_in_step(
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    account = keyless(services, google, monkeypatch, token_creator=True)
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+
+    google.edit_event(CALENDAR, EVENT_ID, {"summary": "Signed by IAM"})
+    settle(google, services)
+
+    assert the_meeting("zoom", zoom, webex).data["topic"] == "Signed by IAM"
+    assert (account, ALICE.email) in google.state.sign_requests
+    assert {(r.sub, r.scopes, r.status) for r in google.state.token_requests} == {
+        (ALICE.email, ("https://www.googleapis.com/auth/calendar.events",), 200)
+    }
+
+
+def test_keyless_delegation_without_the_token_creator_role_pauses_sync_and_changes_nothing(
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    keyless(services, google, monkeypatch, token_creator=False)
+    use(services, "zoom", zoom, webex)
+    arrange_event(google)
+    event_action(caller, "/actions/add-meeting")
+    settle(google, services)
+
+    google.delete_event(CALENDAR, EVENT_ID)
+    services.syncer.submit(CalendarSync.id_for(ALICE.sub, CALENDAR))
+    settle(google, services)
+
+    assert len(zoom.meetings) == 1
+    record = services.store.get(CalendarSync, CalendarSync.id_for(ALICE.sub, CALENDAR))
+    assert record is not None and record.suspended == "google"

@@ -1,11 +1,22 @@
-"""Calendar access for users who are not at their screen: a service account with domain-wide delegation."""
+"""Calendar access for users who are not at their screen: a service account with domain-wide delegation.
+
+Two ways to sign the delegation assertion (a JWT naming the user as `sub`):
+- a key file (ADDON_SYNC_CREDENTIALS), signed here with its private key;
+- keyless (ADDON_SYNC_SERVICE_ACCOUNT): the IAM Credentials API signs it as that account, for the app's own
+  runtime identity from the metadata server (App Engine, Cloud Run). No key exists to leak or rotate.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import google_auth_httplib2
 import httplib2
@@ -18,56 +29,160 @@ log = logging.getLogger(__name__)
 
 # The only scope background work asks for; the admin authorises exactly this one for the client ID.
 SYNC_SCOPE = "https://www.googleapis.com/auth/calendar.events"
+GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - an address, not a secret
+IAM_CREDENTIALS_URL = "https://iamcredentials.googleapis.com"
+METADATA_HOST = "metadata.google.internal"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_TIMEOUT_SECONDS = 10.0
+# A token is used only while it has this long left; Google's last an hour.
+SPARE_SECONDS = 300
+ASSERTION_SECONDS = 3600
+
+# (access token, seconds it lasts)
+Minted = tuple[str, float]
 
 
 class OfflineAccess:
     """Short-lived Calendar tokens for any user of a domain that delegated access to the service account.
 
-    Without a key file (ADDON_SYNC_CREDENTIALS) it is unavailable, and sync waits for a user's own token.
+    Without a key file or a keyless service account it is unavailable, and sync waits for a user's own token.
     """
 
-    def __init__(self, key_file: str | None) -> None:
-        self._base: service_account.Credentials | None = None
+    def __init__(
+        self, key_file: str | None, service_account_email: str | None = None, api_endpoint: str | None = None
+    ) -> None:
+        self._mint: Callable[[str], Minted] | None = None
+        self.client_email: str | None = None
         if key_file:
             info = json.loads(Path(key_file).read_text())
-            self._base = service_account.Credentials.from_service_account_info(info, scopes=[SYNC_SCOPE])
-        self._tokens: dict[str, service_account.Credentials] = {}
+            keyed = service_account.Credentials.from_service_account_info(info, scopes=[SYNC_SCOPE])
+            self.client_email = keyed.service_account_email
+            self._mint = KeyFileMinter(keyed).mint
+        elif service_account_email:
+            self.client_email = service_account_email
+            self._mint = KeylessMinter(service_account_email, api_endpoint).mint
+        self._tokens: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
 
     @property
     def available(self) -> bool:
-        return self._base is not None
-
-    @property
-    def client_email(self) -> str | None:
-        return self._base.service_account_email if self._base else None
+        return self._mint is not None
 
     def token_for(self, email: str) -> str:
         """An access token acting as `email`; GoogleUnauthorized if the domain does not (or no longer) delegate."""
-        if self._base is None:
+        if self._mint is None:
             raise GoogleUnauthorized("no service account is configured for background sync")
+        now = time.monotonic()
         with self._lock:
-            credentials = self._tokens.get(email)
-            if credentials is None:
-                if len(self._tokens) > 10_000:
-                    self._tokens.clear()
-                credentials = self._tokens[email] = self._base.with_subject(email)
-        if not credentials.valid:
-            # Two threads may both refresh one user's token; both tokens are valid, so that costs only a call.
-            # Once an hour per user at most: a connection of its own, closed right after.
-            http = httplib2.Http(timeout=TOKEN_TIMEOUT_SECONDS)
-            try:
-                credentials.refresh(google_auth_httplib2.Request(http))
-            except GoogleAuthError as error:
-                # A 5xx or a lost connection is Google's trouble, not a refusal: nothing gets suspended for it.
-                if isinstance(error, TransportError) or getattr(error, "retryable", False):
-                    raise GoogleUnavailable(f"Google's token endpoint failed: {type(error).__name__}") from error
-                log.warning("domain-wide delegation refused for a user: %s", type(error).__name__)
-                raise GoogleUnauthorized("the service account may not act for this user", 401) from error
-            except (OSError, httplib2.HttpLib2Error) as error:
-                raise GoogleUnavailable(f"Google's token endpoint did not answer: {type(error).__name__}") from error
-            finally:
-                http.close()
-        assert credentials.token is not None  # set by a successful refresh
-        return credentials.token
+            cached = self._tokens.get(email)
+        if cached and cached[1] > now:
+            return cached[0]
+        # Two threads may both mint one user's token; both are valid, so that costs only a call.
+        token, lasts = self._mint(email)
+        with self._lock:
+            if len(self._tokens) > 10_000:
+                self._tokens.clear()
+            self._tokens[email] = (token, now + lasts - SPARE_SECONDS)
+        return token
+
+
+class KeyFileMinter:
+    """Assertions signed with the key file's private key, exchanged by google-auth."""
+
+    def __init__(self, credentials: service_account.Credentials) -> None:
+        self.credentials = credentials
+
+    def mint(self, email: str) -> Minted:
+        acting = self.credentials.with_subject(email)
+        http = httplib2.Http(timeout=TOKEN_TIMEOUT_SECONDS)
+        try:
+            acting.refresh(google_auth_httplib2.Request(http))
+        except GoogleAuthError as error:
+            # A 5xx or a lost connection is Google's trouble, not a refusal: nothing gets suspended for it.
+            if isinstance(error, TransportError) or getattr(error, "retryable", False):
+                raise GoogleUnavailable(f"Google's token endpoint failed: {type(error).__name__}") from error
+            log.warning("domain-wide delegation refused for a user: %s", type(error).__name__)
+            raise GoogleUnauthorized("the service account may not act for this user", 401) from error
+        except (OSError, httplib2.HttpLib2Error) as error:
+            raise GoogleUnavailable(f"Google's token endpoint did not answer: {type(error).__name__}") from error
+        finally:
+            http.close()
+        assert acting.token is not None  # set by a successful refresh
+        expiry = acting.expiry.replace(tzinfo=UTC) if acting.expiry else None
+        return acting.token, (expiry - datetime.now(UTC)).total_seconds() if expiry else ASSERTION_SECONDS
+
+
+class KeylessMinter:
+    """Assertions signed by IAM Credentials' signJwt for the app's runtime identity (metadata server)."""
+
+    def __init__(self, service_account_email: str, api_endpoint: str | None) -> None:
+        self.service_account_email = service_account_email
+        # ADDON_GOOGLE_API_ENDPOINT moves every Google API at once, these two included (tests, emulators).
+        self.iam_url = api_endpoint or IAM_CREDENTIALS_URL
+        self.token_url = f"{api_endpoint}/token" if api_endpoint else GOOGLE_TOKEN_URL
+        self._runtime: tuple[str, float] | None = None
+        self._lock = threading.Lock()
+
+    def mint(self, email: str) -> Minted:
+        now = int(time.time())
+        claims = {
+            "iss": self.service_account_email,
+            "sub": email,
+            "scope": SYNC_SCOPE,
+            "aud": GOOGLE_TOKEN_URL,
+            "iat": now,
+            "exp": now + ASSERTION_SECONDS,
+        }
+        url = f"{self.iam_url}/v1/projects/-/serviceAccounts/{quote(self.service_account_email)}:signJwt"
+        headers = {"Authorization": f"Bearer {self._runtime_token()}", "Content-Type": "application/json"}
+        status, signed = _call(url, "POST", json.dumps({"payload": json.dumps(claims)}), headers)
+        if status in (401, 403):
+            log.warning(
+                "the app's own identity may not sign as %s: grant it roles/iam.serviceAccountTokenCreator there",
+                self.service_account_email,
+            )
+            raise GoogleUnauthorized("IAM refused to sign the delegation assertion", status)
+        assertion = signed.get("signedJwt")
+        if status != 200 or not isinstance(assertion, str):
+            raise GoogleUnavailable(f"IAM signJwt answered {status}", status)
+        form = urlencode({"grant_type": JWT_BEARER, "assertion": assertion})
+        status, answer = _call(self.token_url, "POST", form, {"Content-Type": "application/x-www-form-urlencoded"})
+        token = answer.get("access_token")
+        if status in (400, 401, 403):
+            log.warning("domain-wide delegation refused for a user: %s", answer.get("error"))
+            raise GoogleUnauthorized("the service account may not act for this user", status)
+        if status != 200 or not isinstance(token, str):
+            raise GoogleUnavailable(f"Google's token endpoint answered {status}", status)
+        return token, float(answer.get("expires_in") or ASSERTION_SECONDS)
+
+    def _runtime_token(self) -> str:
+        """The app's own token from the metadata server (GCE_METADATA_HOST moves it, as google-auth honours)."""
+        now = time.monotonic()
+        with self._lock:
+            if self._runtime and self._runtime[1] > now:
+                return self._runtime[0]
+        host = os.environ.get("GCE_METADATA_HOST") or METADATA_HOST
+        url = f"http://{host}/computeMetadata/v1/instance/service-accounts/default/token"
+        status, answer = _call(url, "GET", None, {"Metadata-Flavor": "Google"})
+        token = answer.get("access_token")
+        if status != 200 or not isinstance(token, str):
+            raise GoogleUnavailable(f"no runtime identity from the metadata server ({status})", status)
+        with self._lock:
+            self._runtime = (token, now + float(answer.get("expires_in") or 0) - SPARE_SECONDS)
+        return token
+
+
+def _call(url: str, method: str, body: str | None, headers: dict[str, str]) -> tuple[int, dict]:
+    """One request on a connection of its own (once an hour per user at most); (status, JSON object)."""
+    http = httplib2.Http(timeout=TOKEN_TIMEOUT_SECONDS)
+    try:
+        response, content = http.request(url, method, body=body, headers=headers)
+    except (OSError, httplib2.HttpLib2Error) as error:
+        raise GoogleUnavailable(f"{url.split('/')[2]} did not answer: {type(error).__name__}") from error
+    finally:
+        http.close()
+    try:
+        parsed = json.loads(content or b"{}")
+    except ValueError:
+        parsed = {}
+    return response.status, parsed if isinstance(parsed, dict) else {}

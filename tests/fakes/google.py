@@ -66,6 +66,8 @@ TOKEN_AUDIENCES = frozenset(
     }
 )
 SERVICE_ACCOUNT_EMAIL = "addon-sync@test-project.iam.gserviceaccount.com"
+# What App Engine's metadata server says the app runs as.
+RUNTIME_IDENTITY = "test-project@appspot.gserviceaccount.com"
 CHANNEL_ID = re.compile(r"[A-Za-z0-9\-_+/=]{1,64}")
 UNAUTHORIZED_CLIENT = (
     "Client is unauthorized to retrieve access tokens using this method, "
@@ -155,6 +157,12 @@ class FakeGoogleState:
     # Tokens from the token endpoint, and the user (or service account) each acts as.
     delegated_tokens: dict[str, str] = field(default_factory=dict)
     token_requests: list[TokenRequest] = field(default_factory=list)
+    # Keyless delegation: the app's runtime identity (metadata server), and who may sign as which account.
+    runtime_identity: str = RUNTIME_IDENTITY
+    runtime_tokens: set[str] = field(default_factory=set)
+    token_creators: dict[str, set[str]] = field(default_factory=dict)
+    signing_keys: dict[str, SigningKey] = field(default_factory=dict)
+    sign_requests: list[tuple[str, str | None]] = field(default_factory=list)
 
 
 class FakeGoogle(ServedFake):
@@ -367,6 +375,18 @@ class FakeGoogle(ServedFake):
             )
         return path
 
+    def keyless_service_account(self, client_email: str = SERVICE_ACCOUNT_EMAIL, token_creator: bool = True) -> str:
+        """A service account with no key file: IAM signs as it for the runtime identity if `token_creator`."""
+        key = SigningKey("keyless-" + secrets.token_hex(8))
+        with self._lock:
+            self.state.signing_keys[client_email] = key
+            self.state.service_account_keys[key.kid] = ServiceAccountKey(
+                client_email, str(10**20 + secrets.randbelow(10**20)), key.private_key.public_key()
+            )
+            if token_creator:
+                self.state.token_creators.setdefault(client_email, set()).add(self.state.runtime_identity)
+        return client_email
+
     def revoke_token(self, token: str) -> None:
         with self._lock:
             self.state.user_tokens.discard(token)
@@ -482,6 +502,10 @@ class FakeGoogle(ServedFake):
         parts = [unquote(p) for p in path.strip("/").split("/")]
         if parts == ["token"] and request.method == "POST":
             return self._token(request)
+        if parts == ["computeMetadata", "v1", "instance", "service-accounts", "default", "token"]:
+            return self._metadata_token(request)
+        if parts[:4] == ["v1", "projects", "-", "serviceAccounts"] and len(parts) == 5 and request.method == "POST":
+            return self._sign_jwt(request, parts[4].removesuffix(":signJwt"))
         if parts[:3] == ["gmail", "v1", "users"] and len(parts) == 6 and parts[4] == "messages":
             return self._authorized(request) or self._gmail_message(request, parts[3], parts[5])
         if parts[:4] == ["admin", "directory", "v1", "users"] and len(parts) == 5 and request.method == "GET":
@@ -726,6 +750,34 @@ class FakeGoogle(ServedFake):
                 "sizeEstimate": 1234,
             }
         )
+
+    # The metadata server and IAM Credentials ---------------------------------------------------
+
+    def _metadata_token(self, request: Request) -> Response:
+        """The runtime's own access token, only to callers that say they mean the metadata server."""
+        if request.headers.get("Metadata-Flavor") != "Google":
+            return json_response({"error": "Missing required header: Metadata-Flavor"}, 403)
+        token = "ya29.runtime-" + secrets.token_urlsafe(24)
+        with self._lock:
+            self.state.runtime_tokens.add(token)
+        return json_response({"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+
+    def _sign_jwt(self, request: Request, client_email: str) -> Response:
+        """serviceAccounts.signJwt: the payload signed with the account's Google-held key, for a Token Creator."""
+        if _bearer(request) not in self.state.runtime_tokens:
+            return _error(401, "Request had invalid authentication credentials.", "authError")
+        key = self.state.signing_keys.get(client_email)
+        if key is None or self.state.runtime_identity not in self.state.token_creators.get(client_email, set()):
+            message = "Permission 'iam.serviceAccounts.signJwt' denied on resource (or it may not exist)."
+            return _error(403, message, "forbidden")
+        body = request.get_json(silent=True)
+        try:
+            claims = json.loads(body["payload"])
+        except (TypeError, KeyError, ValueError):
+            return _error(400, "Invalid JWT payload.", "invalid")
+        with self._lock:
+            self.state.sign_requests.append((client_email, claims.get("sub")))
+        return json_response({"keyId": key.kid, "signedJwt": key.sign(claims)})
 
     # The token endpoint ----------------------------------------------------------------------
 
