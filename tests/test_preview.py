@@ -4,9 +4,11 @@ with requests signed by a key that only development mode trusts."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -15,6 +17,7 @@ from flask.testing import FlaskClient
 from addon import create_app
 from addon.deployment import load_deployment, trigger_urls
 from addon.devhost.identity import DevIdentity
+from addon.devhost.samples import PREVIEW_OAUTH_TOKEN
 from addon.settings import Settings, SettingsError
 from addon.web.devhost import TRIGGER_PATHS
 from tests.card_schema import action_cards, card_text, trigger_cards
@@ -106,6 +109,85 @@ def test_a_sample_event_gets_a_meeting_in_one_click(preview: FlaskClient) -> Non
     (after,) = action_cards(invoke(preview, actions_of(card)["Add Jitsi Meet meeting"], context))
 
     assert "Join" in card_text(after) and "Remove meeting" in card_text(after)
+
+
+def test_an_event_moved_in_the_editor_takes_its_meeting_along_when_saved(preview: FlaskClient) -> None:
+    event = preview.get("/preview/api/samples").get_json()["events"][0]
+    context = {"host": "CALENDAR", "trigger": "event", "calendarId": event["calendarId"], "eventId": event["id"]}
+    (card,) = trigger_cards(open_trigger(preview, **context))
+    invoke(preview, actions_of(card)["Add Jitsi Meet meeting"], context)
+    # The new meeting's first calendar sync runs in the background; let it end, or it may follow the edit first.
+    assert preview.application.extensions["addon"].tasks.wait_idle(10)
+    sync_token = sample_calendar(preview)["nextSyncToken"]
+    zone = ZoneInfo("Europe/Zurich")
+    start = datetime.combine(datetime.now(zone).date() + timedelta(days=4), time(15, 30), zone)
+
+    edited = preview.post(
+        f"/preview/api/events/{event['id']}",
+        json={"calendarId": event["calendarId"], "startMs": int(start.timestamp() * 1000), "minutes": 45},
+    )
+    saved = open_trigger(preview, **{**context, "trigger": "saved"})
+
+    assert edited.status_code == 200, edited.get_data(as_text=True)
+    assert edited.get_json()["start"] == start.isoformat()
+    (changed,) = sample_calendar(preview, sync_token)["items"]
+    assert changed["id"] == event["id"] and changed["end"]["timeZone"] == "Europe/Zurich"
+    assert saved["renderActions"]["action"]["notification"]["text"] == "The meeting now matches the event."
+    (after,) = action_cards(saved)
+    assert "15:30" in card_text(after) and "16:15" in card_text(after)
+    assert "Remove meeting" in card_text(after)
+
+
+def test_editing_an_event_the_calendar_does_not_have_is_not_found(preview: FlaskClient) -> None:
+    event = preview.get("/preview/api/samples").get_json()["events"][0]
+
+    unknown = preview.post("/preview/api/events/no-such-event", json={"title": "Renamed"})
+    elsewhere = preview.post(
+        f"/preview/api/events/{event['id']}", json={"calendarId": "kim@partner.example", "title": "Renamed"}
+    )
+
+    assert (unknown.status_code, elsewhere.status_code) == (404, 404)
+    assert unknown.get_json() == {"error": "no such event"}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (["not", "an", "object"], "JSON object"),
+        ({}, "nothing to change"),
+        ({"summary": "Renamed"}, "unknown field 'summary'"),
+        ({"calendarId": 7, "title": "Renamed"}, "calendarId"),
+        ({"title": 42}, "title"),
+        ({"startMs": "tomorrow"}, "startMs"),
+        ({"startMs": True}, "startMs"),
+        ({"startMs": 10**20}, "startMs is out of range"),
+        ({"minutes": 0}, "minutes"),
+        ({"minutes": 30.5}, "minutes"),
+        ({"minutes": 7 * 24 * 60 + 1}, "minutes"),
+        ({"title": "Renamed", "minutes": -5}, "minutes"),
+    ],
+)
+def test_an_event_edit_that_makes_no_sense_is_refused_and_changes_nothing(
+    preview: FlaskClient, body: Any, reason: str
+) -> None:
+    before = preview.get("/preview/api/samples").get_json()["events"]
+
+    answer = preview.post(f"/preview/api/events/{before[0]['id']}", json=body)
+
+    assert answer.status_code == 400
+    assert reason in answer.get_json()["error"]
+    assert preview.get("/preview/api/samples").get_json()["events"] == before
+
+
+def sample_calendar(client: FlaskClient, sync_token: str | None = None) -> dict[str, Any]:
+    """events.list on the sample Calendar, as the add-on's calendar sync calls it."""
+    answer = client.get(
+        "/dev/google/calendar/v3/calendars/primary/events",
+        query_string={"syncToken": sync_token} if sync_token else {},
+        headers={"Authorization": f"Bearer {PREVIEW_OAUTH_TOKEN}"},
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer.get_json()
 
 
 def test_the_preview_opens_every_trigger_deployment_json_names() -> None:

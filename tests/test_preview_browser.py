@@ -150,6 +150,33 @@ def test_adding_a_meeting_to_an_open_event_offers_join_and_remove(page: Page) ->
     screenshot(page, "preview-meeting-added-to-event")
 
 
+def test_an_event_edited_and_saved_with_the_add_on_open_takes_its_meeting_along(page: Page) -> None:
+    """Screenshot: tests/artifacts/preview-event-edited-and-saved.png."""
+    panel = side_panel(page)
+    page.get_by_role("button", name="Calendar", exact=True).click()
+    page.get_by_role("button", name=re.compile(r"^Focus time")).click()
+    panel.get_by_role("button", name="Add Jitsi Meet meeting").click()
+    expect(panel.get_by_role("button", name="Remove meeting")).to_be_visible()
+    editor = page.get_by_role("form", name="Edit event")
+    expect(editor.get_by_label("Title")).to_have_value("Focus time")
+    start = datetime.fromisoformat(editor.get_by_label("Starts").input_value()) + timedelta(days=1, hours=2)
+
+    editor.get_by_label("Title").fill("Focus time, moved")
+    editor.get_by_label("Starts").fill(f"{start:%Y-%m-%dT%H:%M}")
+    editor.get_by_label("Length (minutes)").fill("45")
+    editor.get_by_role("button", name="Save event").click()
+
+    expect(toast(page)).to_have_text("The meeting now matches the event.")
+    expect(panel.get_by_role("heading", name="Focus time, moved")).to_be_visible()
+    when = panel.locator(".decorated", has_text=re.compile(r"^When"))
+    expect(when).to_contain_text(f"{start:%H:%M}")
+    expect(when).to_contain_text(f"{start + timedelta(minutes=45):%H:%M}")
+    expect(page.get_by_role("button", name=re.compile(r"^Focus time, moved"))).to_be_visible()
+    expect(editor.get_by_label("Title")).to_have_value("Focus time, moved")
+    expect(page.get_by_role("alert")).to_have_count(0)
+    screenshot(page, "preview-event-edited-and-saved")
+
+
 def test_settings_open_from_the_menu_and_back_returns_to_the_home_card(page: Page) -> None:
     """Screenshot: tests/artifacts/preview-settings.png."""
     panel = side_panel(page)

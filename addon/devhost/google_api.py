@@ -7,7 +7,6 @@ same code as production from request verification to the Calendar write.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -87,7 +86,10 @@ def event(calendar_id: str, event_id: str) -> Response:
     patch = request.get_json(silent=True)
     if not isinstance(patch, dict):
         return _error(400, "Parse Error")
-    return jsonify({"kind": "calendar#event", **workspace().write(calendar_id, _merge(current, patch))})
+    edited = workspace().edit(calendar_id, event_id, patch)
+    if edited is None:
+        return _error(404, "Not Found")
+    return jsonify({"kind": "calendar#event", **edited})
 
 
 def _list(calendar_id: str) -> Response:
@@ -112,19 +114,6 @@ def _list(calendar_id: str) -> Response:
 
 def _calendar(calendar_id: str) -> str:
     return PREVIEW_EMAIL if calendar_id == "primary" else calendar_id
-
-
-def _merge(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """Patch semantics: objects merge, arrays and values replace, null removes."""
-    merged = dict(current)
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _error(status: int, message: str) -> Response:

@@ -54,13 +54,24 @@ class SampleWorkspace:
 
     def write(self, calendar_id: str, event: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
-            stored = copy.deepcopy(event)
-            stored.setdefault("id", secrets.token_hex(13))
-            stored.setdefault("status", "confirmed")
-            stored["htmlLink"] = f"https://calendar.google.com/calendar/event?eid={stored['id']}"
-            stored["updated"] = datetime.now(UTC).isoformat()
-            self._events.setdefault(calendar_id, {})[stored["id"]] = (next(self._changes), stored)
-            return copy.deepcopy(stored)
+            return self._store(calendar_id, event)
+
+    def edit(self, calendar_id: str, event_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """Apply `changes` to an event with patch semantics; None if the calendar has no such event."""
+        with self._lock:
+            # One lock for read and write, so two edits at once cannot lose either.
+            found = self._events.get(calendar_id, {}).get(event_id)
+            return self._store(calendar_id, _merge_patch(found[1], changes)) if found else None
+
+    def _store(self, calendar_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Save under the next change number, as every write does, so sync tokens see it (lock held)."""
+        stored = copy.deepcopy(event)
+        stored.setdefault("id", secrets.token_hex(13))
+        stored.setdefault("status", "confirmed")
+        stored["htmlLink"] = f"https://calendar.google.com/calendar/event?eid={stored['id']}"
+        stored["updated"] = datetime.now(UTC).isoformat()
+        self._events.setdefault(calendar_id, {})[stored["id"]] = (next(self._changes), stored)
+        return copy.deepcopy(stored)
 
     def event(self, calendar_id: str, event_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -79,6 +90,19 @@ class SampleWorkspace:
         events, _ = self.changed_since(calendar_id, 0)
         live = [e for e in events if e.get("status") != "cancelled"]
         return sorted(live, key=lambda e: (e.get("start") or {}).get("dateTime", ""))
+
+
+def _merge_patch(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Google's patch semantics: objects merge, arrays and values replace, null removes."""
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge_patch(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _messages() -> list[SampleMessage]:

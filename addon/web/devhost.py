@@ -7,7 +7,7 @@ with the development key, and hands it to the add-on's own endpoint, so every cl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +31,9 @@ TRIGGER_PATHS = {
     ("CALENDAR", "event"): "/calendar/event-open",
     ("CALENDAR", "saved"): "/calendar/event-update",
 }
+# What the page's event editor may change, and the longest event it may make (a week).
+EDITABLE = frozenset({"calendarId", "title", "startMs", "minutes"})
+MAX_MINUTES = 7 * 24 * 60
 
 
 @dataclass
@@ -66,16 +69,7 @@ def samples() -> Response:
                 {"id": m.message_id, "subject": m.subject, "from": m.sender, "sent": m.sent.isoformat()}
                 for m in sorted(workspace.messages.values(), key=lambda m: m.sent, reverse=True)
             ],
-            "events": [
-                {
-                    "calendarId": PREVIEW_EMAIL,
-                    "id": e["id"],
-                    "title": e.get("summary") or "(no title)",
-                    "start": (e.get("start") or {}).get("dateTime"),
-                    "repeats": bool(e.get("recurrence")),
-                }
-                for e in workspace.upcoming(PREVIEW_EMAIL)
-            ],
+            "events": [_listed(PREVIEW_EMAIL, e) for e in workspace.upcoming(PREVIEW_EMAIL)],
             "universalActions": [{"label": a["label"], "function": base + _path_of(a["runFunction"])} for a in actions],
         }
     )
@@ -107,6 +101,99 @@ def invoke() -> Response:
     form_inputs = body.get("formInputs") if isinstance(body.get("formInputs"), dict) else {}
     context = body.get("context") if isinstance(body.get("context"), dict) else {}
     return _dispatch(function[len(base) :], context, parameters, form_inputs)
+
+
+@bp.post("/preview/api/events/<event_id>")
+def edit_event(event_id: str) -> Response:
+    """Change a sample event's title or time as the user would in Calendar's editor, before they save it."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _bad("send a JSON object")
+    calendar_id = body.get("calendarId", PREVIEW_EMAIL)
+    if not isinstance(calendar_id, str):
+        return _bad("calendarId must be a string")
+    workspace = _host().workspace
+    current = workspace.event(calendar_id, event_id)
+    if current is None or current.get("status") == "cancelled":
+        return _bad("no such event", 404)
+    changes = _editor_changes(current, body, workspace.zone)
+    if isinstance(changes, str):
+        return _bad(changes)
+    edited = workspace.edit(calendar_id, event_id, changes)
+    if edited is None:
+        return _bad("no such event", 404)
+    return jsonify(_listed(calendar_id, edited))
+
+
+def _editor_changes(current: dict[str, Any], body: dict[str, Any], default_zone: str) -> dict[str, Any] | str:
+    """The patch Calendar's editor would make from the page's fields, or why the fields are wrong."""
+    unknown = sorted(set(body) - EDITABLE)
+    if unknown:
+        return f"unknown field {unknown[0]!r}: send title, startMs or minutes"
+    changes: dict[str, Any] = {}
+    if "title" in body:
+        if not isinstance(body["title"], str):
+            return "title must be a string"
+        # Calendar keeps no blank title: the event becomes "(No title)".
+        changes["summary"] = body["title"].strip() or None
+    start_ms, minutes = body.get("startMs"), body.get("minutes")
+    if start_ms is not None and not _whole_number(start_ms):
+        return "startMs must be a whole number of milliseconds since the epoch"
+    if minutes is not None and not (_whole_number(minutes) and 1 <= minutes <= MAX_MINUTES):
+        return f"minutes must be a whole number from 1 to {MAX_MINUTES}"
+    if start_ms is not None or minutes is not None:
+        times = _event_times(current, start_ms, minutes, default_zone)
+        if isinstance(times, str):
+            return times
+        changes.update(times)
+    return changes or "nothing to change: send title, startMs or minutes"
+
+
+def _event_times(
+    current: dict[str, Any], start_ms: int | None, minutes: int | None, default_zone: str
+) -> dict[str, Any] | str:
+    """New start and end in the event's own time zone; what is not given keeps its value (or length)."""
+    start, end = (part if isinstance(part := current.get(key), dict) else {} for key in ("start", "end"))
+    if not isinstance(start.get("dateTime"), str):
+        return "an all-day event has no time to change here"
+    zone = _zone(start.get("timeZone") or default_zone)
+    try:
+        old_start = _aware(datetime.fromisoformat(start["dateTime"]), zone)
+        old_end = _aware(datetime.fromisoformat(str(end.get("dateTime"))), zone)
+    except ValueError:
+        if start_ms is None or minutes is None:
+            return "the event's time cannot be read: send both startMs and minutes"
+        old_start = old_end = datetime.now(zone)
+    try:
+        begin = datetime.fromtimestamp(start_ms // 1000, zone) if start_ms is not None else old_start.astimezone(zone)
+        finish = begin + (timedelta(minutes=minutes) if minutes is not None else old_end - old_start)
+    except (OverflowError, OSError, ValueError):
+        return "startMs is out of range"
+    return {
+        "start": {"dateTime": begin.isoformat(), "timeZone": zone.key},
+        "end": {"dateTime": finish.astimezone(zone).isoformat(), "timeZone": zone.key},
+    }
+
+
+def _whole_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _aware(moment: datetime, zone: tzinfo) -> datetime:
+    # Calendar may store a local time without an offset, next to its time zone.
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def _listed(calendar_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    """An event as the page lists it and prefills its editor."""
+    return {
+        "calendarId": calendar_id,
+        "id": event["id"],
+        "title": event.get("summary") or "",
+        "start": (event.get("start") or {}).get("dateTime"),
+        "end": (event.get("end") or {}).get("dateTime"),
+        "repeats": bool(event.get("recurrence")),
+    }
 
 
 def _dispatch(path: str, context: dict, parameters: dict | None, form_inputs: dict | None) -> Response:
@@ -193,7 +280,7 @@ def _host() -> DevHost:
     return current_app.extensions["devhost"]
 
 
-def _bad(reason: str) -> Response:
+def _bad(reason: str, status: int = 400) -> Response:
     response = jsonify({"error": reason})
-    response.status_code = 400
+    response.status_code = status
     return response

@@ -31,6 +31,7 @@
     BOOKMARK: "M17 3H7a2 2 0 0 0-2 2v16l7-3 7 3V5a2 2 0 0 0-2-2z",
     MAP_PIN: "M12 2a7 7 0 0 0-7 7c0 5.25 7 13 7 13s7-7.75 7-13a7 7 0 0 0-7-7zm0 9.5a2.5 2.5 0 1 1 0-5 2.5 2.5 0 0 1 0 5z",
   };
+  const UNTITLED = "(No title)"; // what Calendar shows for an event without one
   const MESSAGE_TIME = { dateStyle: "medium", timeStyle: "short" };
   const EVENT_TIME = { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
   const GENERIC_ICON = "M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8z";
@@ -49,6 +50,7 @@
     seq: 0,
     overlayTimer: 0,
     toastTimer: 0,
+    editor: null, // the event editor's {key, zone, baseline}: what it showed when filled, to see what changed
   };
   let uidCounter = 0;
   const uid = (prefix) => `${prefix}-${++uidCounter}`;
@@ -176,6 +178,20 @@
     const sign = minutes < 0 ? "−" : "+";
     const abs = Math.abs(minutes);
     return `UTC${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+  }
+
+  // What a datetime-local input shows for the instant `ms` in `zone`: "2026-12-24T10:00".
+  function localInputValue(ms, zone) {
+    return new Date(ms + zoneOffsetMinutes(zone, ms) * 60000).toISOString().slice(0, 16);
+  }
+
+  // The instant a datetime-local value means in `zone`; NaN if it is not one. The offset is looked up
+  // twice because the first guess may fall on the other side of a daylight-saving change.
+  function instantOf(value, zone) {
+    const wall = Date.parse(`${value}Z`);
+    if (Number.isNaN(wall)) return NaN;
+    const guess = wall - zoneOffsetMinutes(zone, wall) * 60000;
+    return wall - zoneOffsetMinutes(zone, guess) * 60000;
   }
 
   function formatWhen(value, options) {
@@ -977,7 +993,7 @@
                 "aria-current": open ? "true" : null,
                 onclick: () => openTrigger(currentContext({ trigger: "event", calendarId: e.calendarId, eventId: e.id })),
               },
-              el("span", { class: "item-main" }, e.title),
+              el("span", { class: "item-main" }, e.title || UNTITLED),
               el("span", { class: "item-sub" }, e.repeats ? el("span", { class: "badge" }, "Repeats") : null),
               el(
                 "time",
@@ -1004,13 +1020,123 @@
       title = m ? m.subject : c.messageId;
     } else if (c && c.host === state.host && (c.trigger === "event" || c.trigger === "saved")) {
       const e = (samples.events || []).find((x) => x.id === c.eventId);
-      title = e ? e.title : c.eventId;
+      title = e ? e.title || UNTITLED : c.eventId;
     } else if (c && c.host === state.host && c.trigger === "home") {
       title = "the add-on's home page";
     }
     $("opened").hidden = title === null;
     $("opened-title").textContent = title || "";
-    $("save-event").hidden = !(c && c.host === "CALENDAR" && state.host === "CALENDAR" && c.eventId);
+    renderEditor();
+  }
+
+  // ---------------------------------------------------------------- the open event's editor
+  // Stands in for Calendar's editor: "Save event" writes what changed to the sample event, then fires
+  // the eventUpdate trigger, as Calendar does when the user saves an event with the add-on open.
+
+  function renderEditor() {
+    const c = state.context;
+    const shown = Boolean(c && c.host === "CALENDAR" && state.host === "CALENDAR" && c.eventId);
+    $("event-editor").hidden = !shown;
+    if (!shown) {
+      state.editor = null;
+      $("edit-problem").hidden = true;
+      return;
+    }
+    const key = `${c.calendarId}/${c.eventId}`;
+    const editor = state.editor;
+    // Refilled for another event or time zone, and when the event changed elsewhere; never over the user's typing.
+    if (!editor || editor.key !== key || editor.zone !== state.timeZone || !editorTouched()) {
+      const event = ((state.samples && state.samples.events) || []).find(
+        (e) => e.id === c.eventId && e.calendarId === c.calendarId,
+      );
+      fillEditor(key, event || null);
+    }
+  }
+
+  function fillEditor(key, event) {
+    const start = event && event.start ? Date.parse(event.start) : NaN;
+    const end = event && event.end ? Date.parse(event.end) : NaN;
+    const timed = Number.isFinite(start);
+    const values = {
+      title: event ? event.title : "",
+      start: timed ? localInputValue(start, state.timeZone) : "",
+      minutes: timed && Number.isFinite(end) ? String(Math.round((end - start) / 60000)) : "",
+    };
+    $("edit-title").value = values.title;
+    $("edit-start").value = values.start;
+    $("edit-minutes").value = values.minutes;
+    $("edit-title").disabled = !event;
+    // An all-day event (or one the list does not know) keeps its time; only what can be sent is offered.
+    $("edit-start").disabled = !timed;
+    $("edit-minutes").disabled = !timed;
+    const offset = zoneOffsetMinutes(state.timeZone, timed ? start : Date.now());
+    $("edit-zone").textContent = timed ? `Time in ${state.timeZone} (${offsetLabel(offset)})` : "An all-day event";
+    state.editor = { key, zone: state.timeZone, baseline: values };
+  }
+
+  function editorValues() {
+    return { title: $("edit-title").value, start: $("edit-start").value, minutes: $("edit-minutes").value };
+  }
+
+  function editorTouched() {
+    const now = editorValues();
+    const base = state.editor ? state.editor.baseline : now;
+    return now.title !== base.title || now.start !== base.start || now.minutes !== base.minutes;
+  }
+
+  // Only what the user changed is sent, so an untouched field never overwrites a change made elsewhere.
+  function editorChanges() {
+    if (!state.editor) return {};
+    const now = editorValues();
+    const base = state.editor.baseline;
+    const changes = {};
+    if (now.title !== base.title) changes.title = now.title;
+    if (now.start !== base.start) changes.startMs = instantOf(now.start, state.timeZone);
+    if (now.minutes !== base.minutes) changes.minutes = Number(now.minutes);
+    return changes;
+  }
+
+  async function saveEvent(submit) {
+    submit.preventDefault();
+    let c = state.context;
+    if (!c || !c.eventId || $("save-event").disabled) return;
+    const changes = editorChanges();
+    if (Object.keys(changes).length) {
+      const edited = await editEvent(c, changes);
+      const opened = c.eventId;
+      c = state.context;
+      if (!edited || !c || c.eventId !== opened) return; // refused, or the user opened something else meanwhile
+      const events = (state.samples && state.samples.events) || [];
+      const at = events.findIndex((e) => e.id === edited.id && e.calendarId === edited.calendarId);
+      if (at >= 0) events[at] = edited;
+      fillEditor(`${c.calendarId}/${c.eventId}`, edited);
+    }
+    openTrigger({ ...c, trigger: "saved", locale: state.locale, timeZone: state.timeZone }, false);
+  }
+
+  async function editEvent(c, changes) {
+    const problem = $("edit-problem");
+    const button = $("save-event");
+    problem.hidden = true;
+    button.disabled = true;
+    setBusy(+1, false);
+    try {
+      const response = await fetch(`/preview/api/events/${encodeURIComponent(c.eventId)}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ calendarId: c.calendarId, ...changes }),
+      });
+      const json = await response.json().catch(() => null);
+      if (response.ok && json) return json;
+      problem.textContent = `Calendar would not save this: ${(json && json.error) || `HTTP ${response.status}`}`;
+    } catch (error) {
+      problem.textContent = `The preview server did not answer: ${error}`;
+    } finally {
+      button.disabled = false;
+      setBusy(-1, false);
+    }
+    problem.hidden = false;
+    return null;
   }
 
   // ---------------------------------------------------------------- page chrome
@@ -1048,10 +1174,7 @@
       button.addEventListener("click", () => switchHost(button.dataset.host));
     }
     $("open-home").addEventListener("click", () => openTrigger(currentContext({ trigger: "home" })));
-    $("save-event").addEventListener("click", () => {
-      const c = state.context;
-      if (c && c.eventId) openTrigger({ ...c, trigger: "saved", locale: state.locale, timeZone: state.timeZone }, false);
-    });
+    $("event-editor").addEventListener("submit", saveEvent);
     $("back").addEventListener("click", () => {
       if (state.stack.length > 1) state.stack.pop();
       state.notice = null;
