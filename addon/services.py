@@ -12,13 +12,14 @@ from addon.google.calendar import CalendarZones
 from addon.google.client import GoogleApis
 from addon.google.delegation import OfflineAccess
 from addon.google.directory import DirectorySites
+from addon.google.runtime import RuntimeIdentity
 from addon.join_details import ConferenceSupport
 from addon.meetings.catalog import MeetingServices
 from addon.policy import Policies
 from addon.security import GoogleCerts
 from addon.settings import Settings
 from addon.store import Store, open_store
-from addon.tasks import LocalTasks
+from addon.tasks import CloudTasks, LocalTasks
 
 if TYPE_CHECKING:
     from addon.sync import CalendarSyncer
@@ -40,6 +41,8 @@ class Services:
     directory_sites: DirectorySites = field(default_factory=DirectorySites)
     offline: OfflineAccess = field(default_factory=lambda: OfflineAccess(None))
     tasks: LocalTasks = field(default_factory=LocalTasks)
+    # Set with ADDON_TASKS_QUEUE: background syncs go through Cloud Tasks.
+    cloud_tasks: CloudTasks | None = None
     _syncer: CalendarSyncer | None = field(default=None, repr=False)
 
     @property
@@ -69,6 +72,7 @@ def build_services(settings: Settings) -> Services:
         box=box,
         meetings=MeetingServices(settings, store, box),
         policies=Policies(store),
+        cloud_tasks=_cloud_tasks(settings),
         offline=OfflineAccess(settings.sync_credentials, settings.sync_service_account, settings.google_api_endpoint),
     )
 
@@ -76,3 +80,15 @@ def build_services(settings: Settings) -> Services:
 def services() -> Services:
     """The services of the app handling the current request."""
     return current_app.extensions["addon"]
+
+
+def _cloud_tasks(settings: Settings) -> CloudTasks | None:
+    if settings.tasks_queue is None or settings.cron_service_account is None:
+        return None
+    return CloudTasks(
+        settings.tasks_queue,
+        settings.base_url,
+        settings.cron_service_account,
+        RuntimeIdentity(),
+        settings.google_api_endpoint,
+    )

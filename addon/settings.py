@@ -62,8 +62,10 @@ class Settings:
     sync_service_account: str | None = None
     # A deleted event's meeting is deleted this long after, unless the event moved or came back meanwhile.
     sync_delete_grace_seconds: int = 300
-    # The identity Cloud Scheduler signs its OIDC tokens as, for /tasks/* outside App Engine's cron.
+    # The identity Cloud Scheduler and Cloud Tasks sign their OIDC tokens as, for /tasks/* (outside App Engine's cron).
     cron_service_account: str | None = None
+    # A Cloud Tasks queue ("projects/P/locations/L/queues/Q") for calendar syncs; else they run in-process.
+    tasks_queue: str | None = None
     # On App Engine, its cron header can be trusted: App Engine strips it from outside requests.
     app_engine: bool = False
 
@@ -138,6 +140,7 @@ class Settings:
                 "ADDON_SYNC_DELETE_GRACE_SECONDS", get("ADDON_SYNC_DELETE_GRACE_SECONDS"), 300, minimum=0
             ),
             cron_service_account=get("ADDON_CRON_SERVICE_ACCOUNT"),
+            tasks_queue=get("ADDON_TASKS_QUEUE"),
             app_engine=bool(get("GAE_APPLICATION")),
             audit_retention_days=_whole_number("ADDON_AUDIT_RETENTION_DAYS", get("ADDON_AUDIT_RETENTION_DAYS"), 365),
         )
@@ -180,6 +183,16 @@ class Settings:
             raise SettingsError(
                 f"ADDON_DIRECTORY_SITE_FIELD must be SchemaName.fieldName, not {self.directory_site_field!r}"
             )
+        if self.tasks_queue is not None:
+            if not re.fullmatch(r"projects/[^/]+/locations/[^/]+/queues/[^/]+", self.tasks_queue):
+                raise SettingsError(
+                    "ADDON_TASKS_QUEUE must be projects/PROJECT/locations/REGION/queues/QUEUE, "
+                    f"not {self.tasks_queue!r}"
+                )
+            if not self.cron_service_account:
+                raise SettingsError(
+                    "ADDON_TASKS_QUEUE needs ADDON_CRON_SERVICE_ACCOUNT: the account Cloud Tasks calls /tasks/sync as"
+                )
         if self.sync_credentials is not None and self.sync_service_account is not None:
             raise SettingsError("set ADDON_SYNC_CREDENTIALS or ADDON_SYNC_SERVICE_ACCOUNT, not both")
         if self.sync_credentials is not None:

@@ -187,6 +187,10 @@ class CalendarSyncer:
             self.submit(record.sync_id, google_token)
 
     def submit(self, sync_id: str, google_token: str | None = None) -> None:
+        """Sync the calendar soon: on Cloud Tasks where configured (never with a user's token), else here."""
+        queue = self.services.cloud_tasks
+        if google_token is None and queue is not None and queue.sync_later(sync_id):
+            return
         self.services.tasks.submit("sync:" + sync_id, lambda: self.sync(sync_id, google_token))
 
     # One calendar ----------------------------------------------------------------------------

@@ -1,19 +1,32 @@
-"""Work that follows a request: run on this process's own worker threads, once per key at a time.
+"""Work that follows a request: on this process's own worker threads, or queued on Cloud Tasks.
 
-A notification is answered at once and its calendar synced here afterwards. Work lost with a process (a
-restart, a scaled-down instance) is not lost for good: the periodic reconcile (cron) repeats it.
+A notification is answered at once and its calendar synced afterwards. On one machine that happens here,
+once per key at a time; work lost with a process is repeated by the periodic reconcile (cron). With
+ADDON_TASKS_QUEUE set, syncs go through Cloud Tasks instead, and survive the instance that queued them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import math
 import queue
 import threading
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from addon.google.client import GoogleUnavailable
+from addon.google.runtime import RuntimeIdentity, call_json
 
 log = logging.getLogger(__name__)
 
 WORKERS = 2
+CLOUD_TASKS_URL = "https://cloudtasks.googleapis.com"
+# Notifications for one calendar within this many seconds share one task.
+COALESCE_SECONDS = 5.0
 
 
 class LocalTasks:
@@ -75,3 +88,56 @@ class LocalTasks:
                     else:
                         self._work.pop(key, None)
                     self._idle.notify_all()
+
+
+class CloudTasks:
+    """Calendar syncs queued on Cloud Tasks, which calls /tasks/sync with an OIDC token for the invoker account.
+
+    Work queued here survives the instance that queued it, and runs with the CPU of a request (Cloud Run
+    throttles threads outside requests). Only syncs that need no user token go here: tokens never enter a queue.
+    """
+
+    def __init__(
+        self,
+        queue: str,
+        base_url: str,
+        invoker: str,
+        runtime: RuntimeIdentity,
+        api_endpoint: str | None = None,
+        window_seconds: float = COALESCE_SECONDS,
+    ) -> None:
+        self.queue = queue
+        self.base_url = base_url
+        self.invoker = invoker
+        self.runtime = runtime
+        self.tasks_url = f"{api_endpoint or CLOUD_TASKS_URL}/v2/{queue}/tasks"
+        self.window_seconds = window_seconds
+
+    def sync_later(self, sync_id: str) -> bool:
+        """Queue a sync of the calendar; False if Cloud Tasks did not take it (run it here instead)."""
+        url = f"{self.base_url}/tasks/sync?{urlencode({'calendar': sync_id})}"
+        # A burst of notifications becomes one task per window: named by the window, run when it closes.
+        window = math.floor(time.time() / self.window_seconds) + 1
+        digest = hashlib.sha256(sync_id.encode()).hexdigest()[:32]
+        run_at = datetime.fromtimestamp(window * self.window_seconds, UTC)
+        task = {
+            "name": f"{self.queue}/tasks/sync-{digest}-{window}",
+            "scheduleTime": run_at.isoformat().replace("+00:00", "Z"),
+            "httpRequest": {
+                "httpMethod": "POST",
+                "url": url,
+                "oidcToken": {"serviceAccountEmail": self.invoker, "audience": url},
+            },
+        }
+        try:
+            headers = {"Authorization": f"Bearer {self.runtime.token()}", "Content-Type": "application/json"}
+            status, answer = call_json(self.tasks_url, "POST", json.dumps({"task": task}), headers)
+        except GoogleUnavailable as error:
+            log.warning("Cloud Tasks unreachable, syncing here: %s", error)
+            return False
+        if status in (200, 409):  # 409: this window's task is queued already
+            return True
+        log.warning(
+            "Cloud Tasks refused a task (%s), syncing here: %s", status, (answer.get("error") or {}).get("status")
+        )
+        return False

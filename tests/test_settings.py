@@ -110,3 +110,14 @@ def test_background_sync_takes_a_key_file_or_a_keyless_account_not_both(tmp_path
     assert Settings.from_env({**PRODUCTION, "ADDON_SYNC_CREDENTIALS": str(key)}).sync_credentials == str(key)
     with pytest.raises(SettingsError, match="not both"):
         Settings.from_env({**keyless, "ADDON_SYNC_CREDENTIALS": str(key)})
+
+
+def test_a_cloud_tasks_queue_needs_its_full_name_and_the_invoker_account() -> None:
+    queue = "projects/p/locations/europe-west6/queues/calendar-sync"
+    invoker = {"ADDON_CRON_SERVICE_ACCOUNT": "tasks@p.iam.gserviceaccount.com"}
+
+    assert Settings.from_env({**PRODUCTION, **invoker, "ADDON_TASKS_QUEUE": queue}).tasks_queue == queue
+    with pytest.raises(SettingsError, match="needs ADDON_CRON_SERVICE_ACCOUNT"):
+        Settings.from_env({**PRODUCTION, "ADDON_TASKS_QUEUE": queue})
+    with pytest.raises(SettingsError, match="projects/PROJECT/locations/REGION/queues/QUEUE"):
+        Settings.from_env({**PRODUCTION, **invoker, "ADDON_TASKS_QUEUE": "calendar-sync"})

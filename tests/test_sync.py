@@ -14,15 +14,19 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from addon.google.delegation import OfflineAccess
+from addon.google.runtime import RuntimeIdentity
 from addon.join_details import BLOCK_START, EVENT_PROPERTY, MEETING_PROPERTY
 from addon.services import Services
 from addon.settings import Settings
 from addon.store import AuditRecord, CalendarSync, DomainPolicy, MeetingLink, ProviderGrant
+from addon.tasks import CloudTasks
 from tests.card_schema import action_cards, card_text, trigger_cards
 from tests.fakes.google import FakeGoogle
 from tests.fakes.http_server import WsgiServer
+from tests.fakes.identity import system_claims
 from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import ALICE, GoogleCaller
@@ -599,3 +603,49 @@ def test_keyless_delegation_without_the_token_creator_role_pauses_sync_and_chang
     assert len(zoom.meetings) == 1
     record = services.store.get(CalendarSync, CalendarSync.id_for(ALICE.sub, CALENDAR))
     assert record is not None and record.suspended == "google"
+
+
+# With a Cloud Tasks queue -------------------------------------------------------------------------
+
+INVOKER = "addon-tasks@test-project.iam.gserviceaccount.com"
+
+
+def test_with_a_cloud_tasks_queue_a_burst_of_notifications_becomes_one_queued_sync(
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GCE_METADATA_HOST", google.url.removeprefix("http://"))
+    services.settings = dataclasses.replace(settings, cron_service_account=INVOKER)
+    queue = "projects/test-project/locations/europe-west6/queues/calendar-sync"
+    services.cloud_tasks = CloudTasks(
+        queue, settings.base_url, INVOKER, RuntimeIdentity(), settings.google_api_endpoint, window_seconds=1.0
+    )
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    (channel,) = [c for c in google.channels_of(CALENDAR) if c.live]
+
+    google.edit_event(CALENDAR, EVENT_ID, {"summary": "Through Cloud Tasks"})
+    for _ in range(4):
+        google.deliver(channel.channel_id)  # Google repeats itself
+    settle(google, services)
+
+    assert the_meeting("zoom", zoom, webex).data["topic"] == "Through Cloud Tasks"
+    dispatched = google.state.task_dispatches
+    assert dispatched and all(d.status == 200 for d in dispatched)
+    assert all(d.url and "/tasks/sync?calendar=" in d.url for d in dispatched)
+    assert len(google.state.cloud_tasks) < 5  # five notifications, folded into the tasks of one or two windows
+    assert all(name.startswith(queue + "/tasks/") for name in google.state.cloud_tasks)
+
+
+def test_a_queued_sync_refuses_a_caller_that_is_not_the_task_invoker(
+    client: FlaskClient, google: FakeGoogle, settings: Settings, services: Services
+) -> None:
+    services.settings = dataclasses.replace(settings, cron_service_account=INVOKER)
+    path = "/tasks/sync?calendar=" + CalendarSync.id_for(ALICE.sub, CALENDAR)
+    forged = google.key.sign(system_claims(settings.base_url + path, "someone@else.iam.gserviceaccount.com"))
+
+    assert client.post(path, headers={"Authorization": f"Bearer {forged}"}).status_code == 401

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from google.auth.exceptions import GoogleAuthError, TransportError
 from google.oauth2 import service_account
 
 from addon.google.client import GoogleUnauthorized, GoogleUnavailable
+from addon.google.runtime import RuntimeIdentity, call_json
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 SYNC_SCOPE = "https://www.googleapis.com/auth/calendar.events"
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - an address, not a secret
 IAM_CREDENTIALS_URL = "https://iamcredentials.googleapis.com"
-METADATA_HOST = "metadata.google.internal"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_TIMEOUT_SECONDS = 10.0
 # A token is used only while it has this long left; Google's last an hour.
@@ -120,8 +119,7 @@ class KeylessMinter:
         # ADDON_GOOGLE_API_ENDPOINT moves every Google API at once, these two included (tests, emulators).
         self.iam_url = api_endpoint or IAM_CREDENTIALS_URL
         self.token_url = f"{api_endpoint}/token" if api_endpoint else GOOGLE_TOKEN_URL
-        self._runtime: tuple[str, float] | None = None
-        self._lock = threading.Lock()
+        self.runtime = RuntimeIdentity()
 
     def mint(self, email: str) -> Minted:
         now = int(time.time())
@@ -134,8 +132,8 @@ class KeylessMinter:
             "exp": now + ASSERTION_SECONDS,
         }
         url = f"{self.iam_url}/v1/projects/-/serviceAccounts/{quote(self.service_account_email)}:signJwt"
-        headers = {"Authorization": f"Bearer {self._runtime_token()}", "Content-Type": "application/json"}
-        status, signed = _call(url, "POST", json.dumps({"payload": json.dumps(claims)}), headers)
+        headers = {"Authorization": f"Bearer {self.runtime.token()}", "Content-Type": "application/json"}
+        status, signed = call_json(url, "POST", json.dumps({"payload": json.dumps(claims)}), headers)
         if status in (401, 403):
             log.warning(
                 "the app's own identity may not sign as %s: grant it roles/iam.serviceAccountTokenCreator there",
@@ -146,7 +144,7 @@ class KeylessMinter:
         if status != 200 or not isinstance(assertion, str):
             raise GoogleUnavailable(f"IAM signJwt answered {status}", status)
         form = urlencode({"grant_type": JWT_BEARER, "assertion": assertion})
-        status, answer = _call(self.token_url, "POST", form, {"Content-Type": "application/x-www-form-urlencoded"})
+        status, answer = call_json(self.token_url, "POST", form, {"Content-Type": "application/x-www-form-urlencoded"})
         token = answer.get("access_token")
         if status in (400, 401, 403):
             log.warning("domain-wide delegation refused for a user: %s", answer.get("error"))
@@ -154,35 +152,3 @@ class KeylessMinter:
         if status != 200 or not isinstance(token, str):
             raise GoogleUnavailable(f"Google's token endpoint answered {status}", status)
         return token, float(answer.get("expires_in") or ASSERTION_SECONDS)
-
-    def _runtime_token(self) -> str:
-        """The app's own token from the metadata server (GCE_METADATA_HOST moves it, as google-auth honours)."""
-        now = time.monotonic()
-        with self._lock:
-            if self._runtime and self._runtime[1] > now:
-                return self._runtime[0]
-        host = os.environ.get("GCE_METADATA_HOST") or METADATA_HOST
-        url = f"http://{host}/computeMetadata/v1/instance/service-accounts/default/token"
-        status, answer = _call(url, "GET", None, {"Metadata-Flavor": "Google"})
-        token = answer.get("access_token")
-        if status != 200 or not isinstance(token, str):
-            raise GoogleUnavailable(f"no runtime identity from the metadata server ({status})", status)
-        with self._lock:
-            self._runtime = (token, now + float(answer.get("expires_in") or 0) - SPARE_SECONDS)
-        return token
-
-
-def _call(url: str, method: str, body: str | None, headers: dict[str, str]) -> tuple[int, dict]:
-    """One request on a connection of its own (once an hour per user at most); (status, JSON object)."""
-    http = httplib2.Http(timeout=TOKEN_TIMEOUT_SECONDS)
-    try:
-        response, content = http.request(url, method, body=body, headers=headers)
-    except (OSError, httplib2.HttpLib2Error) as error:
-        raise GoogleUnavailable(f"{url.split('/')[2]} did not answer: {type(error).__name__}") from error
-    finally:
-        http.close()
-    try:
-        parsed = json.loads(content or b"{}")
-    except ValueError:
-        parsed = {}
-    return response.status, parsed if isinstance(parsed, dict) else {}

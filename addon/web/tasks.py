@@ -79,5 +79,14 @@ def purge(found: Services, deadline: float) -> dict:
     return {"purged": purged}
 
 
+def sync_calendar(found: Services, deadline: float) -> dict:
+    """One calendar's sync, queued on Cloud Tasks by a notification (addon/tasks.py CloudTasks)."""
+    sync_id = request.args.get("calendar", "")
+    report = found.syncer.sync(sync_id) if sync_id else None
+    return {"outcome": report.outcome if report else "nothing to do"}
+
+
+bp.add_url_rule("/tasks/sync", view_func=scheduled(sync_calendar), methods=["POST"])
+
 for _name, _handler in (("renew-channels", renew_channels), ("reconcile", reconcile), ("purge", purge)):
     bp.add_url_rule(f"/tasks/{_name}", view_func=scheduled(_handler), methods=["GET", "POST"])

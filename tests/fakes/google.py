@@ -21,11 +21,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
+import requests
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -52,7 +54,7 @@ from tests.fakes.calendar_feed import (
     tombstone,
 )
 from tests.fakes.http_server import ServedFake, json_response
-from tests.fakes.identity import SigningKey
+from tests.fakes.identity import SigningKey, system_claims
 
 CALENDAR_EVENTS_SCOPE = "https://www.googleapis.com/auth/calendar.events"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -102,6 +104,15 @@ class ServiceAccountKey:
     client_email: str
     client_id: str
     public_key: rsa.RSAPublicKey
+
+
+@dataclass(frozen=True)
+class TaskDispatch:
+    """One Cloud Tasks HTTP call to the add-on: which task, where it went, and the status it got (None: none)."""
+
+    name: str
+    url: str | None
+    status: int | None
 
 
 @dataclass(frozen=True)
@@ -163,6 +174,9 @@ class FakeGoogleState:
     token_creators: dict[str, set[str]] = field(default_factory=dict)
     signing_keys: dict[str, SigningKey] = field(default_factory=dict)
     sign_requests: list[tuple[str, str | None]] = field(default_factory=list)
+    # Cloud Tasks: every task name ever created (names are never reused), and each call made for a task.
+    cloud_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    task_dispatches: list[TaskDispatch] = field(default_factory=list)
 
 
 class FakeGoogle(ServedFake):
@@ -177,6 +191,7 @@ class FakeGoogle(ServedFake):
         # Deliveries made before a reset are not recorded in the state that follows it.
         self._generation = 0
         self._outbox = Outbox(self._send)
+        self._task_threads: list[threading.Thread] = []
         super().__init__()
 
     @property
@@ -206,6 +221,7 @@ class FakeGoogle(ServedFake):
 
     def reset(self) -> None:
         self._outbox.settle()
+        self._task_threads = [thread for thread in self._task_threads if thread.is_alive()]
         with self._lock:
             self._generation += 1
             self.state = FakeGoogleState()
@@ -341,8 +357,12 @@ class FakeGoogle(ServedFake):
             self.state.channels[channel_id].expiration_ms = int(time.time() * 1000) - 1
 
     def settle_deliveries(self, timeout: float = 10.0) -> bool:
-        """Wait until notifications of changes made through the API have been answered."""
-        return self._outbox.settle(timeout)
+        """Wait until notifications of changes made through the API, and queued tasks, have been answered."""
+        deadline = time.monotonic() + timeout
+        settled = self._outbox.settle(timeout)
+        for thread in list(self._task_threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return settled and not any(thread.is_alive() for thread in self._task_threads)
 
     # Domain-wide delegation ------------------------------------------------------------------
 
@@ -504,6 +524,8 @@ class FakeGoogle(ServedFake):
             return self._token(request)
         if parts == ["computeMetadata", "v1", "instance", "service-accounts", "default", "token"]:
             return self._metadata_token(request)
+        if parts[:2] == ["v2", "projects"] and parts[-1] == "tasks" and request.method == "POST":
+            return self._create_task(request, "/".join(parts[1:-1]))
         if parts[:4] == ["v1", "projects", "-", "serviceAccounts"] and len(parts) == 5 and request.method == "POST":
             return self._sign_jwt(request, parts[4].removesuffix(":signJwt"))
         if parts[:3] == ["gmail", "v1", "users"] and len(parts) == 6 and parts[4] == "messages":
@@ -778,6 +800,51 @@ class FakeGoogle(ServedFake):
         with self._lock:
             self.state.sign_requests.append((client_email, claims.get("sub")))
         return json_response({"keyId": key.kid, "signedJwt": key.sign(claims)})
+
+    # Cloud Tasks ---------------------------------------------------------------------------------
+
+    def _create_task(self, request: Request, queue: str) -> Response:
+        """tasks.create: a named HTTP task, refused if the name was used; called at its scheduleTime."""
+        if _bearer(request) not in self.state.runtime_tokens:
+            return _error(401, "Request had invalid authentication credentials.", "authError")
+        body = request.get_json(silent=True)
+        task = body.get("task") if isinstance(body, dict) else None
+        http = task.get("httpRequest") if isinstance(task, dict) else None
+        if not isinstance(http, dict) or not str(task.get("name", "")).startswith(queue + "/tasks/"):
+            return _error(400, "Invalid task.", "invalid")
+        with self._lock:
+            if task["name"] in self.state.cloud_tasks:
+                return json_response({"error": {"code": 409, "status": "ALREADY_EXISTS"}}, 409)
+            self.state.cloud_tasks[task["name"]] = task
+            generation = self._generation
+        run_at = datetime.fromisoformat(str(task.get("scheduleTime") or "1970-01-01T00:00:00Z").replace("Z", "+00:00"))
+        delay = max(0.0, (run_at - datetime.now(UTC)).total_seconds())
+        thread = threading.Thread(target=self._dispatch_task, args=(task, delay, generation), daemon=True)
+        self._task_threads.append(thread)
+        thread.start()
+        return json_response(task)
+
+    def _dispatch_task(self, task: dict[str, Any], delay: float, generation: int) -> None:
+        """Call the task's URL as Cloud Tasks does: POST, with a Google-signed OIDC token for the invoker."""
+        time.sleep(delay)
+        http = task["httpRequest"]
+        oidc = http.get("oidcToken") or {}
+        token = self.key.sign(system_claims(oidc.get("audience", ""), oidc.get("serviceAccountEmail", "")))
+        target = self.state.push_target
+        parts = urlsplit(http["url"])
+        url = f"{target}{parts.path}?{parts.query}" if target else None
+        status = None
+        if url is not None:
+            try:
+                answer = requests.post(
+                    url, headers={"Authorization": f"Bearer {token}", "User-Agent": "Google-Cloud-Tasks"}, timeout=20
+                )
+                status = answer.status_code
+            except requests.RequestException:
+                status = None
+        with self._lock:
+            if generation == self._generation:
+                self.state.task_dispatches.append(TaskDispatch(task["name"], url, status))
 
     # The token endpoint ----------------------------------------------------------------------
 
