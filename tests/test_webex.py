@@ -735,3 +735,25 @@ def test_an_original_start_without_a_time_zone_is_refused(provider: WebexProvide
 
     with pytest.raises(ValueError, match="time zone"):
         provider.cancel_occurrence(meeting.meeting_id, datetime(2031, 1, 6, 10))
+
+
+def test_renaming_a_series_under_way_leaves_its_times_and_exceptions_alone(
+    webex: FakeWebex, provider: WebexProvider
+) -> None:
+    spec = a_spec(options=WEEKLY)
+    series = provider.create(spec, KEY)
+    provider.update_occurrence(series.meeting_id, spec.start + timedelta(weeks=1), a_spec(at(days=38), options=WEEKLY))
+    # A week on, the series has begun: Webex now refuses its start, which lies in the past.
+    begun = webex.meetings[series.meeting_id]
+    begun.starts_at -= timedelta(days=40)
+    begun.ends_at -= timedelta(days=40)
+    begun.data["start"] = begun.starts_at.astimezone(ZoneInfo("Europe/Berlin")).isoformat()
+    begun.data["end"] = begun.ends_at.astimezone(ZoneInfo("Europe/Berlin")).isoformat()
+    renamed = a_spec(begun.starts_at, title="Design review (weekly)", options=WEEKLY)
+
+    provider.update(series.meeting_id, renamed)
+
+    patch = webex.requests_to("PATCH", f"/v1/meetings/{series.meeting_id}")[-1].get_json()
+    assert "start" not in patch and "end" not in patch and "recurrence" not in patch
+    assert webex.meetings[series.meeting_id].data["title"] == "Design review (weekly)"
+    assert begun.exceptions  # the moved occurrence is still moved

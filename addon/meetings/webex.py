@@ -98,7 +98,8 @@ class WebexProvider:
 
     def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
         # PATCH takes neither invitees nor templateId; integrationTags stay unless sent.
-        body = _schedule(spec, clearing=True)
+        current = self._call("GET", f"/meetings/{segment(meeting_id)}").body
+        body = _unchanged_schedule_left_out(_schedule(spec, clearing=True), current)
         if self.site_url:
             body["siteUrl"] = self.site_url
         response = self._call("PATCH", f"/meetings/{segment(meeting_id)}", json=body)
@@ -289,6 +290,22 @@ def _schedule(spec: MeetingSpec, clearing: bool = False) -> dict[str, Any]:
     if options.passcode:
         body["password"] = options.passcode
     return body
+
+
+def _unchanged_schedule_left_out(body: dict[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    """Send times and rule only when they change: Webex refuses a start in the past (a series under way),
+    and a changed start, end or rule cancels every exception in the series."""
+    same_times = all(
+        aware_time(body.get(name)) is not None and aware_time(body.get(name)) == aware_time(current.get(name))
+        for name in ("start", "end")
+    ) and body.get("timezone", "UTC") == current.get("timezone", "UTC")
+    kept = dict(body)
+    if same_times:
+        for name in ("start", "end", "timezone"):
+            kept.pop(name, None)
+    if (body.get("recurrence") or None) == (current.get("recurrence") or None):
+        kept.pop("recurrence", None)
+    return kept
 
 
 def _times(spec: MeetingSpec) -> dict[str, str]:
