@@ -43,7 +43,7 @@ from addon.meetings.model import (
 from addon.policy import effective_settings
 from addon.scheduling import Actor, Scheduler, SchedulingError, event_key, fingerprint, guests
 from addon.services import Services
-from addon.store import CalendarSync, MeetingLink, PendingDeletion, UserSettings, WatchChannel
+from addon.store import CalendarSync, MeetingLink, PendingDeletion, TaskCursor, UserSettings, WatchChannel
 from cards.i18n import Text
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ RENEW_BEFORE = timedelta(days=2)
 # A user's own requests start a sync of their calendars at most this often (when no service account can).
 USER_SYNC_INTERVAL_SECONDS = 60.0
 HOOK_PATH = "/hooks/calendar"
+RECONCILE_CURSOR = "reconcile"
 
 
 class Suspended(Exception):
@@ -493,7 +494,9 @@ class CalendarSyncer:
             return 0
         renewed = 0
         soon = datetime.now(UTC) + RENEW_BEFORE
-        for record in self.all_calendars(deadline):
+        for record in self.all_calendars():
+            if time.monotonic() >= deadline:
+                break  # the next run (every few hours, days before any channel ends) carries on
             if record.suspended or (record.channel_expires_at is not None and record.channel_expires_at > soon):
                 continue
             try:
@@ -508,19 +511,32 @@ class CalendarSyncer:
         return renewed
 
     def reconcile_all(self, deadline: float) -> int:
-        """The backstop for lost notifications: sync every calendar the service account may read."""
+        """The backstop for lost notifications: sync every calendar the service account may read.
+
+        Calendars are queued on Cloud Tasks where configured, else synced here. A run that reaches its
+        deadline leaves a cursor, and the next run goes on from there, so every calendar gets its turn.
+        """
         if not self.services.offline.available:
             return 0
-        synced = 0
-        for record in self.all_calendars(deadline):
-            if not record.suspended and self.sync(record.sync_id) is not None:
-                synced += 1
+        queue = self.services.cloud_tasks
+        cursor = self.services.store.get(TaskCursor, RECONCILE_CURSOR)
+        start = cursor.after if cursor else ""
+        synced, last, finished = 0, start, True
+        for record in self.all_calendars(after=start):
+            if time.monotonic() >= deadline:
+                finished = False
+                break
+            if not record.suspended:
+                queued = queue is not None and queue.sync_later(record.sync_id)
+                if queued or self.sync(record.sync_id) is not None:
+                    synced += 1
+            last = record.sync_id
+        self.services.store.put(TaskCursor(task=RECONCILE_CURSOR, after="" if finished else last))
         return synced
 
-    def all_calendars(self, deadline: float, page: int = 100) -> Iterator[CalendarSync]:
-        """Every calendar being kept in step, a page at a time, until the deadline."""
-        after = ""
-        while time.monotonic() < deadline:
+    def all_calendars(self, after: str = "", page: int = 100) -> Iterator[CalendarSync]:
+        """Every calendar being kept in step (whose key sorts after `after`), a page at a time."""
+        while True:
             records = self.services.store.with_prefix(CalendarSync, "", limit=page, after=after)
             yield from records
             if len(records) < page:

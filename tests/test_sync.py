@@ -8,6 +8,7 @@ ends by checking the meeting service's own state, so no orphan or stale meeting 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -649,3 +650,23 @@ def test_a_queued_sync_refuses_a_caller_that_is_not_the_task_invoker(
     forged = google.key.sign(system_claims(settings.base_url + path, "someone@else.iam.gserviceaccount.com"))
 
     assert client.post(path, headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+def test_a_reconcile_cut_short_by_its_deadline_goes_on_where_it_stopped(google: FakeGoogle, services: Services) -> None:
+    calendars = [f"team-{name}@group.calendar.google.com" for name in ("a", "b", "c")]
+    for calendar in calendars:
+        sync_id = CalendarSync.id_for(ALICE.sub, calendar)
+        services.store.put(
+            CalendarSync(sync_id=sync_id, user_id=ALICE.sub, user_email=ALICE.email, calendar_id=calendar)
+        )
+    google.stall("/calendar/v3/calendars/team-a", 0.3)  # the first calendar is slow to list
+
+    first = services.syncer.reconcile_all(deadline=time.monotonic() + 0.1)
+    second = services.syncer.reconcile_all(deadline=float("inf"))
+
+    def listed(calendar: str) -> int:
+        path = f"/calendar/v3/calendars/{calendar}/events"
+        return len([r for r in google.requests_to(path) if r.method == "GET" and r.path == path])
+
+    assert (first, second) == (1, 2)
+    assert [listed(c) for c in calendars] == [1, 1, 1]  # each calendar once, none skipped

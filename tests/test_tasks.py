@@ -127,8 +127,8 @@ def notify(client: FlaskClient, **headers: str) -> int:
         "X-Goog-Channel-ID": "chan-1",
         "X-Goog-Channel-Token": "channel-secret",
         "X-Goog-Resource-ID": "res-1",
-        "X-Goog-Resource-State": "sync",
-        "X-Goog-Message-Number": "1",
+        "X-Goog-Resource-State": "exists",
+        "X-Goog-Message-Number": "7",
         **headers,
     }
     return client.post("/hooks/calendar", headers={k: v for k, v in sent.items() if v}).status_code
@@ -138,6 +138,15 @@ def test_a_notification_with_its_channels_token_is_acknowledged(client: FlaskCli
     watched_calendar(services)
 
     assert notify(client) == 200
+    assert notify(client, **{"X-Goog-Resource-State": "sync", "X-Goog-Message-Number": "1"}) == 200
+
+
+def test_a_new_channels_first_message_is_acknowledged_even_before_the_channel_is_stored(
+    client: FlaskClient, services: Services
+) -> None:
+    # Calendar may send "sync" before answering the watch call that creates the channel.
+    assert notify(client, **{"X-Goog-Channel-ID": "chan-new", "X-Goog-Resource-State": "sync"}) == 200
+    assert notify(client, **{"X-Goog-Channel-ID": "chan-new", "X-Goog-Resource-State": "exists"}) == 401
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,9 @@ def calendar_changed() -> Response:
     if not channel_id or not secret or len(channel_id) > 64 or len(secret) > 256:
         return _answer(401)
     channel = found.store.get(WatchChannel, channel_id)
+    if channel is None and state == "sync":
+        # Calendar may announce a new channel before its watch call has answered and the channel is stored.
+        return _answer(200)
     # Unknown, expired and forged look alike to the sender: nothing to act on.
     if channel is None or not hmac.compare_digest(channel.token_hash, token_hash(secret)):
         log.warning("refused a calendar notification for an unknown channel or with a wrong token")
