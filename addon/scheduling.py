@@ -103,6 +103,14 @@ def fingerprint(event: CalendarEvent) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
+def details_taken_off(event: CalendarEvent, join_url: str | None, meeting_id: str | None) -> dict:
+    """The event fields that take a meeting's join details off it, its conference too where that is the meeting."""
+    fields = cleared_fields(event.description, event.location, join_url)
+    if event.conference is not None and meeting_id and event.conference.conference_id == meeting_id:
+        fields["conferenceData"] = None
+    return fields
+
+
 def guests(event: CalendarEvent) -> tuple[str, ...]:
     """The people a meeting is for: the event's guests, without rooms and without the organiser's own entry."""
     return tuple(sorted({a.email.lower() for a in event.attendees if not a.resource and not a.is_self}))
@@ -226,15 +234,10 @@ class Scheduler:
 
         meeting = self._create(key, mark, link, self._spec(event))
 
-        def write(with_conference: bool) -> CalendarEvent:
-            fields = self._fields(meeting, event, key, with_conference)
-            return patch_event(
-                self.services.google, self.actor.google_token, calendar_id, event.event_id, fields, send_updates
-            )
-
         def confirm() -> CalendarEvent | None:
             return self._read_if_there(calendar_id, event.event_id)
 
+        write = self._details_writer(meeting, event, key, send_updates)
         written = self._write_to_calendar(key, mark, meeting, write, confirm)
         link = self._ready(key, mark, meeting, written)
         self._keep_in_step(calendar_id)
@@ -251,14 +254,8 @@ class Scheduler:
         meeting = self.provider_for(link.provider).update(link.meeting_id, self._spec(event))
         self._audit("update", key, meeting, "ok")
 
-        def write(with_conference: bool) -> CalendarEvent:
-            fields = self._fields(meeting, event, key, with_conference)
-            return patch_event(
-                self.services.google, self.actor.google_token, calendar_id, event.event_id, fields, "all"
-            )
-
         try:
-            written = self._with_conference_fallback(write)
+            written = self._with_conference_fallback(self._details_writer(meeting, event, key, "all"))
         except GoogleApiError as error:
             raise CalendarNotUpdated(
                 Text("The meeting was updated, but Google Calendar could not be. Try Update meeting again.")
@@ -270,9 +267,7 @@ class Scheduler:
         event = self._series(calendar_id, event_id)
         key = event_key(calendar_id, event.event_id)
         link = self._own_link(key)
-        fields = cleared_fields(event.description, event.location, link.join_url)
-        if event.conference is not None and event.conference.conference_id == link.meeting_id:
-            fields["conferenceData"] = None
+        fields = details_taken_off(event, link.join_url, link.meeting_id)
         # The event first: a failure here leaves both the meeting and its link as they were.
         try:
             written = patch_event(
@@ -299,14 +294,7 @@ class Scheduler:
         outcome = "followed the event in Calendar"
         if rotate and set(link.invitees) - set(spec.invitees) and provider.can_rotate_passcode:
             meeting = provider.rotate_passcode(link.meeting_id)
-
-            def write(with_conference: bool) -> CalendarEvent:
-                fields = self._fields(meeting, event, link.link_id, with_conference)
-                return patch_event(
-                    self.services.google, self.actor.google_token, event.calendar_id, event.event_id, fields, "all"
-                )
-
-            self._with_conference_fallback(write)
+            self._with_conference_fallback(self._details_writer(meeting, event, link.link_id, "all"))
             outcome += "; new passcode after a guest was removed"
         self._audit("update", link.link_id, meeting, outcome)
         now = datetime.now(UTC)
@@ -606,6 +594,19 @@ class Scheduler:
         now = datetime.now(UTC)
         last = event.end if event.end is not None and not event.recurrence else now
         return max(last, now) + timedelta(days=self.retention_days)
+
+    def _details_writer(
+        self, meeting: Meeting, event: CalendarEvent, key: str, send_updates: str
+    ) -> Callable[[bool], CalendarEvent]:
+        """Writes the meeting's join details onto the existing event, with or without conferenceData."""
+
+        def write(with_conference: bool) -> CalendarEvent:
+            fields = self._fields(meeting, event, key, with_conference)
+            return patch_event(
+                self.services.google, self.actor.google_token, event.calendar_id, event.event_id, fields, send_updates
+            )
+
+        return write
 
     def _fields(self, meeting: Meeting, event: CalendarEvent | None, key: str, with_conference: bool) -> dict:
         icon = self.services.settings.base_url + "/static/logo.png"

@@ -29,7 +29,7 @@ from addon.google.calendar import (
     watch_events,
 )
 from addon.google.client import GoogleApiError, GoogleUnauthorized, GoogleUnavailable
-from addon.join_details import EVENT_PROPERTY, MEETING_PROPERTY, cleared_fields
+from addon.join_details import EVENT_PROPERTY, MEETING_PROPERTY
 from addon.meetings.catalog import display_name
 from addon.meetings.model import (
     GrantRevoked,
@@ -40,8 +40,16 @@ from addon.meetings.model import (
     NotConnected,
     Provider,
 )
-from addon.policy import effective_settings
-from addon.scheduling import Actor, Scheduler, SchedulingError, event_key, fingerprint, guests
+from addon.policy import EffectiveSettings, effective_settings
+from addon.scheduling import (
+    Actor,
+    Scheduler,
+    SchedulingError,
+    details_taken_off,
+    event_key,
+    fingerprint,
+    guests,
+)
 from addon.services import Services
 from addon.store import CalendarSync, MeetingLink, PendingDeletion, TaskCursor, UserSettings, WatchChannel
 from cards.i18n import Text
@@ -61,6 +69,8 @@ RENEW_BEFORE = timedelta(days=2)
 # A user's own requests start a sync of their calendars at most this often (when no service account can).
 USER_SYNC_INTERVAL_SECONDS = 60.0
 HOOK_PATH = "/hooks/calendar"
+# The calendars of one user that a request looks at (a user schedules on a handful).
+USER_CALENDARS = 20
 RECONCILE_CURSOR = "reconcile"
 
 
@@ -130,7 +140,7 @@ class CalendarSyncer:
                 self._last_user_sync.clear()
             self._last_user_sync[user_id] = now
         offline = self.services.offline.available
-        for record in self.services.store.with_prefix(CalendarSync, user_id + "/", limit=20):
+        for record in self._calendars_of(user_id):
             if not offline or record.suspended == "google":
                 self.submit(record.sync_id, google_token)
 
@@ -173,11 +183,11 @@ class CalendarSyncer:
 
     def suspensions(self, user_id: str) -> list[CalendarSync]:
         """The user's calendars whose sync stopped on a refused access, for the card to explain."""
-        return [r for r in self.services.store.with_prefix(CalendarSync, user_id + "/", limit=20) if r.suspended]
+        return [r for r in self._calendars_of(user_id) if r.suspended]
 
     def resume(self, user_id: str, who: str, google_token: str | None = None) -> None:
         """The user reconnected `who` ("google" or a provider): lift that suspension and catch up."""
-        for record in self.services.store.with_prefix(CalendarSync, user_id + "/", limit=20):
+        for record in self._calendars_of(user_id):
             if record.suspended != who:
                 continue
             self.services.store.update(
@@ -186,6 +196,9 @@ class CalendarSyncer:
                 lambda current: dataclasses.replace(current, suspended=None, suspended_at=None) if current else None,
             )
             self.submit(record.sync_id, google_token)
+
+    def _calendars_of(self, user_id: str) -> list[CalendarSync]:
+        return self.services.store.with_prefix(CalendarSync, user_id + "/", limit=USER_CALENDARS)
 
     def submit(self, sync_id: str, google_token: str | None = None) -> None:
         """Sync the calendar soon: on Cloud Tasks where configured (never with a user's token), else here."""
@@ -319,9 +332,10 @@ class CalendarSyncer:
             report.moved += 1
             return
         # A copy (or a move whose meeting is gone): never two events silently sharing one meeting.
-        join_url = source.join_url if source else None
-        meeting_id = event.private_properties.get(MEETING_PROPERTY)
-        self._strip(record, event, token, join_url, meeting_id)
+        # The copy's guests may hold the other event's link; they are told it no longer applies.
+        self._take_details_off(
+            event, token, source.join_url if source else None, event.private_properties[MEETING_PROPERTY]
+        )
         report.copies += 1
         policy = self.services.policies.for_email(record.user_email)
         if policy is not None and policy.copied_events == "new":
@@ -346,24 +360,15 @@ class CalendarSyncer:
         scheduler.audit_success("update", moved, f"moved with its event from {source.calendar_id}")
         self._follow(record, moved, event, token, SyncReport())
 
-    def _strip(
-        self, record: CalendarSync, event: CalendarEvent, token: str, join_url: str | None, meeting_id: str | None
-    ) -> None:
-        fields = cleared_fields(event.description, event.location, join_url)
-        if event.conference is not None and meeting_id and event.conference.conference_id == meeting_id:
-            fields["conferenceData"] = None
-        # The copy's guests may hold the other event's link; they are told it no longer applies.
-        patch_event(self.services.google, token, record.calendar_id, event.event_id, fields, "all")
-
     def _meeting_gone(self, scheduler: Scheduler, link: MeetingLink, event: CalendarEvent) -> None:
         """Someone deleted the meeting on the service itself: the event stops advertising a dead link."""
-        fields = cleared_fields(event.description, event.location, link.join_url)
-        if event.conference is not None and event.conference.conference_id == link.meeting_id:
-            fields["conferenceData"] = None
-        token = scheduler.actor.google_token
-        patch_event(self.services.google, token, event.calendar_id, event.event_id, fields, "all")
+        self._take_details_off(event, scheduler.actor.google_token, link.join_url, link.meeting_id)
         self.services.store.delete(MeetingLink, link.link_id)
         scheduler.audit_success("delete", link, "deleted on the service; details taken off the event")
+
+    def _take_details_off(self, event: CalendarEvent, token: str, join_url: str | None, meeting_id: str | None) -> None:
+        fields = details_taken_off(event, join_url, meeting_id)
+        patch_event(self.services.google, token, event.calendar_id, event.event_id, fields, "all")
 
     def _occurrence(self, record: CalendarSync, event: CalendarEvent, report: SyncReport) -> None:
         """One occurrence of a series was moved, retitled or cancelled: only that occurrence changes."""
@@ -376,6 +381,7 @@ class CalendarSyncer:
         provider = self._provider(link)
         if not provider.series_occurrences:
             return  # one room for every occurrence: nothing on the service to change
+        scheduler = self._scheduler(record, "", link.provider, event)
         try:
             if event.cancelled:
                 provider.cancel_occurrence(link.meeting_id, event.original_start)
@@ -383,7 +389,6 @@ class CalendarSyncer:
             else:
                 if event.start is None or event.end is None or event.all_day or event.end <= event.start:
                     return
-                scheduler = self._scheduler(record, "", link.provider, event)
                 provider.update_occurrence(link.meeting_id, event.original_start, scheduler.spec_for(event))
                 outcome = "occurrence changed in Calendar"
         except (NotConnected, GrantRevoked) as error:
@@ -391,7 +396,7 @@ class CalendarSyncer:
         except (MeetingGone, MeetingRejected) as error:
             log.info("occurrence not changed on the service: %s", type(error).__name__)
             return
-        self._scheduler(record, "", link.provider, event).audit_success("update", link, outcome)
+        scheduler.audit_success("update", link, outcome)
         report.occurrences += 1
 
     # Deleting meetings -----------------------------------------------------------------------
@@ -545,10 +550,13 @@ class CalendarSyncer:
 
     # Helpers ---------------------------------------------------------------------------------
 
+    def _defaults(self, user_id: str, email: str) -> EffectiveSettings:
+        stored = self.services.store.get(UserSettings, user_id)
+        policy = self.services.policies.for_email(email)
+        return effective_settings(user_id, stored, policy, self.services.meetings.offered)
+
     def _scheduler(self, record: CalendarSync, token: str, provider: str | None, event: CalendarEvent) -> Scheduler:
-        stored = self.services.store.get(UserSettings, record.user_id)
-        policy = self.services.policies.for_email(record.user_email)
-        defaults = effective_settings(record.user_id, stored, policy, self.services.meetings.offered)
+        defaults = self._defaults(record.user_id, record.user_email)
         actor = Actor(record.user_id, record.user_email, token, _zone(event.time_zone))
         return Scheduler(
             self.services,
@@ -565,8 +573,7 @@ class CalendarSyncer:
         return Scheduler(self.services, actor, link.provider)
 
     def _provider(self, link: MeetingLink) -> Provider:
-        stored = self.services.store.get(UserSettings, link.user_id)
-        site = stored.webex_site if stored else None
+        site = self._defaults(link.user_id, link.user_email or "").webex_site
         return self.services.meetings.provider(link.user_id, link.provider, site)
 
     def _rotates(self, record: CalendarSync) -> bool:
