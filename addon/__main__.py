@@ -8,7 +8,8 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from addon.settings import SettingsError
+from addon.link_allowlist import SERVICES
+from addon.settings import JITSI_BASE_URL, SettingsError
 
 if TYPE_CHECKING:
     from addon.store import Store
@@ -33,6 +34,18 @@ def main(argv: list[str] | None = None) -> int:
         "--directory-sites",
         action="store_true",
         help="also ask to read users' directory records (for ADDON_DIRECTORY_SITE_FIELD)",
+    )
+    deployment.add_argument(
+        "--services",
+        default=",".join(SERVICES),
+        help="comma-separated services whose join links cards may open (default: all of them: %(default)s)",
+    )
+    deployment.add_argument(
+        "--link-prefix",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="one more https prefix cards may open, e.g. https://meetings.corp.example/ (repeatable)",
     )
 
     audit = commands.add_parser("audit", help="list the meetings a user created, changed or deleted, newest last")
@@ -65,17 +78,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "policy":
         return _policy(args)
     if args.command == "deployment":
-        return _print_deployment(args.base_url, args.directory_sites)
+        return _print_deployment(args)
     if args.command == "audit":
         return _print_audit(args.user, args.limit)
     return _serve(args.host, args.port)
 
 
-def _print_deployment(base_url: str, directory_sites: bool) -> int:
+def _print_deployment(args: argparse.Namespace) -> int:
+    """deployment.json for the origin; JITSI_BASE_URL moves the Jitsi links as it does for the server."""
     from addon.deployment import render_deployment
 
     try:
-        print(json.dumps(render_deployment(base_url, directory_sites), indent=2))
+        deployment = render_deployment(
+            args.base_url,
+            directory_sites=args.directory_sites,
+            services=[name.strip() for name in args.services.split(",") if name.strip()],
+            jitsi_base_url=(os.environ.get("JITSI_BASE_URL") or JITSI_BASE_URL).strip().rstrip("/"),
+            extra_link_prefixes=[
+                *(p.strip() for p in os.environ.get("ADDON_LINK_PREFIXES", "").split(",") if p.strip()),
+                *args.link_prefix,
+            ],
+        )
+        print(json.dumps(deployment, indent=2))
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,13 +1,15 @@
-"""The add-on deployment descriptor (deployment.json), rendered for a real origin."""
+"""The add-on deployment descriptor (deployment.json), rendered for a real origin and the services it offers."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from addon import scopes
+from addon.link_allowlist import SERVICES, https_origin, link_prefixes
+from addon.settings import JITSI_BASE_URL
 
 DEPLOYMENT_FILE = Path(__file__).resolve().parent.parent / "deployment.json"
 PLACEHOLDER_ORIGIN = "https://addon.example.com"
@@ -18,17 +20,28 @@ def load_deployment() -> dict[str, Any]:
     return json.loads(DEPLOYMENT_FILE.read_text())
 
 
-def render_deployment(base_url: str, directory_sites: bool = False) -> dict[str, Any]:
-    """deployment.json with every URL moved to `base_url`; `directory_sites` adds the directory read scope."""
-    parts = urlsplit(base_url)
-    if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
-        raise ValueError(f"Google only calls https origins; got {base_url!r}")
-    origin = base_url.rstrip("/")
+def render_deployment(
+    base_url: str,
+    *,
+    directory_sites: bool = False,
+    services: Iterable[str] = SERVICES,
+    jitsi_base_url: str = JITSI_BASE_URL,
+    extra_link_prefixes: Iterable[str] = (),
+) -> dict[str, Any]:
+    """deployment.json with every URL moved to `base_url` and the link allowlist of the given services.
+
+    `directory_sites` adds the directory read scope; `extra_link_prefixes` are more hosts cards may open
+    (a Webex site outside webex.com, say).
+    """
+    origin = https_origin(base_url, "the base URL")
     text = DEPLOYMENT_FILE.read_text().replace(PLACEHOLDER_ORIGIN, origin)
     deployment = json.loads(text)
     if directory_sites:
         # Only installs that set ADDON_DIRECTORY_SITE_FIELD ask users for this.
         deployment["oauthScopes"].append(scopes.DIRECTORY_USER_READONLY)
+    deployment["addOns"]["common"]["openLinkUrlPrefixes"] = link_prefixes(
+        origin, services=services, jitsi_base_url=jitsi_base_url, extra=extra_link_prefixes
+    )
     return deployment
 
 

@@ -14,6 +14,7 @@ from addon.google.delegation import OfflineAccess
 from addon.google.directory import DirectorySites
 from addon.google.runtime import RuntimeIdentity
 from addon.join_details import ConferenceSupport
+from addon.link_allowlist import LinkAllowlist, link_prefixes
 from addon.meetings.catalog import MeetingServices
 from addon.policy import Policies
 from addon.security import GoogleCerts
@@ -36,6 +37,7 @@ class Services:
     box: SecretBox
     meetings: MeetingServices
     policies: Policies
+    links: LinkAllowlist
     conference_support: ConferenceSupport = field(default_factory=ConferenceSupport)
     calendar_zones: CalendarZones = field(default_factory=CalendarZones)
     directory_sites: DirectorySites = field(default_factory=DirectorySites)
@@ -72,6 +74,7 @@ def build_services(settings: Settings) -> Services:
         box=box,
         meetings=MeetingServices(settings, store, box),
         policies=Policies(store),
+        links=_link_allowlist(settings),
         cloud_tasks=_cloud_tasks(settings),
         offline=OfflineAccess(settings.sync_credentials, settings.sync_service_account, settings.google_api_endpoint),
     )
@@ -80,6 +83,17 @@ def build_services(settings: Settings) -> Services:
 def services() -> Services:
     """The services of the app handling the current request."""
     return current_app.extensions["addon"]
+
+
+def _link_allowlist(settings: Settings) -> LinkAllowlist:
+    """What the deployment rendered for these settings lets cards open (the services configured here)."""
+    services = ["jitsi"]
+    services += ["webex"] if settings.webex_client_id else []
+    services += ["zoom"] if settings.zoom_client_id else []
+    # Development serves plain http on this machine; Google never sees that deployment.
+    origin = settings.base_url if settings.base_url.startswith("https://") else "https://localhost"
+    jitsi = settings.jitsi_base_url if settings.jitsi_base_url.startswith("https://") else "https://localhost"
+    return LinkAllowlist(link_prefixes(origin, services=services, jitsi_base_url=jitsi, extra=settings.link_prefixes))
 
 
 def _cloud_tasks(settings: Settings) -> CloudTasks | None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from addon.link_allowlist import checked_prefix
+
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 DEFAULT_STORE = "sqlite:///addon.db"
 DEVELOPMENT_BASE_URL = "http://localhost:8080"
@@ -66,6 +68,8 @@ class Settings:
     cron_service_account: str | None = None
     # A Cloud Tasks queue ("projects/P/locations/L/queues/Q") for calendar syncs; else they run in-process.
     tasks_queue: str | None = None
+    # More https prefixes cards may open than the add-on's own and the services' join hosts (deployment.json).
+    link_prefixes: tuple[str, ...] = ()
     # On App Engine, its cron header can be trusted: App Engine strips it from outside requests.
     app_engine: bool = False
 
@@ -141,6 +145,7 @@ class Settings:
             ),
             cron_service_account=get("ADDON_CRON_SERVICE_ACCOUNT"),
             tasks_queue=get("ADDON_TASKS_QUEUE"),
+            link_prefixes=tuple(p.strip() for p in (get("ADDON_LINK_PREFIXES") or "").split(",") if p.strip()),
             app_engine=bool(get("GAE_APPLICATION")),
             audit_retention_days=_whole_number("ADDON_AUDIT_RETENTION_DAYS", get("ADDON_AUDIT_RETENTION_DAYS"), 365),
         )
@@ -179,6 +184,11 @@ class Settings:
             # Tokens and signing keys travel over these; plain http only to this machine (tests, local fakes).
             if parts is not None and parts.scheme == "http" and not self.development and not _loopback(parts.hostname):
                 raise SettingsError(f"{name} must use https in production, not {url!r}")
+        for prefix in self.link_prefixes:
+            try:
+                checked_prefix(prefix)
+            except ValueError as error:
+                raise SettingsError(f"ADDON_LINK_PREFIXES: {error}") from error
         if self.directory_site_field is not None and not re.fullmatch(r"\w+\.\w+", self.directory_site_field):
             raise SettingsError(
                 f"ADDON_DIRECTORY_SITE_FIELD must be SchemaName.fieldName, not {self.directory_site_field!r}"

@@ -13,8 +13,6 @@ from cards.widgets import Json, action, button, buttons, card, labeled, link_tex
 
 # Google drops widgets past 100 per card; the rest of the card needs room too.
 MAX_GUESTS_SHOWN = 50
-# Only these become links; anything else (javascript:, data:) is shown as text.
-SAFE_LINK_SCHEMES = ("https://", "http://", "tel:", "sip:")
 
 RESPONSES = {
     "accepted": Text("Accepted"),
@@ -47,6 +45,8 @@ class JoinPoint:
     kind: str
     uri: str
     label: str | None
+    # Only a link Google will open becomes one (https on the deployment's allowlist, tel:); the rest is text.
+    linkable: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,8 +171,9 @@ def _conference_section(tr: Translator, view: EventView) -> Json:
     for point in view.join_points:
         kind = tr.text(JOIN_KINDS.get(point.kind or "link", point.kind))
         label = f"{name} · {kind}"
-        if point.uri.lower().startswith(SAFE_LINK_SCHEMES):
+        if point.linkable:
             widgets.append(link_text(label, point.label or point.uri, point.uri))
         else:
-            widgets.append(labeled(label, point.label or point.uri))
+            # Not a link Google opens: the address itself, to copy.
+            widgets.append(labeled(label, point.uri, bottom=point.label if point.label != point.uri else None))
     return section(widgets, header=tr("Conference"))

@@ -12,6 +12,7 @@ from addon import scopes
 from addon.settings import Settings
 from tests.fakes.google import FakeGoogle
 from tests.fakes.identity import system_claims, user_claims
+from tests.link_allowlist import card_links, deployed_prefixes, refused_links
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,18 @@ ALICE = TestUser(sub="108234567890123456789", email="alice@corp.example", oauth_
 
 
 class GoogleCaller:
-    """Sends requests as Google would: a system ID token for the URL called, and a user ID token in the body."""
+    """Sends requests as Google would: a system ID token for the URL called, and a user ID token in the body.
+
+    Like a published deployment, it refuses an answer whose cards open a link the rendered allowlist lacks.
+    """
 
     def __init__(self, client: FlaskClient, google: FakeGoogle, settings: Settings) -> None:
         self.client = client
         self.google = google
         self.settings = settings
+        self.link_prefixes = deployed_prefixes(settings)
+        # Every link the app's answers asked Google to open or show, in order: what a test walked.
+        self.links_seen: list[str] = []
 
     def system_token(self, path: str, **overrides: Any) -> str:
         claims = system_claims(self.settings.base_url + path, self.settings.service_account_email, **overrides)
@@ -48,7 +55,12 @@ class GoogleCaller:
         headers: dict[str, str] | None = None,
     ) -> TestResponse:
         auth = {"Authorization": f"Bearer {token or self.system_token(path.split('?')[0])}"}
-        return self.client.post(path, json=body, headers={**auth, **(headers or {})})
+        response = self.client.post(path, json=body, headers={**auth, **(headers or {})})
+        answer = _json_of(response)
+        refused = refused_links(answer, self.link_prefixes)
+        assert not refused, f"Google would not open {refused}: not in openLinkUrlPrefixes {self.link_prefixes}"
+        self.links_seen.extend(card_links(answer))
+        return response
 
     def event(
         self,
@@ -107,3 +119,11 @@ class GoogleCaller:
             "/calendar/event-update": self.calendar_event(*event),
             "/actions/settings": self.event("GMAIL"),
         }
+
+
+def _json_of(response: Any) -> Any:
+    """The JSON answer of a Flask test response or of a requests response (a live server); None if not JSON."""
+    try:
+        return response.get_json(silent=True) if hasattr(response, "get_json") else response.json()
+    except ValueError:
+        return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from urllib.parse import urlsplit
@@ -154,3 +155,105 @@ def test_installs_that_read_sites_from_the_directory_ask_for_that_scope_only_the
 
     assert scopes.DIRECTORY_USER_READONLY not in plain["oauthScopes"]
     assert set(with_directory["oauthScopes"]) - set(plain["oauthScopes"]) == {scopes.DIRECTORY_USER_READONLY}
+
+
+def test_the_committed_deployment_carries_the_default_link_allowlist() -> None:
+    committed = load_deployment()["addOns"]["common"]["openLinkUrlPrefixes"]
+
+    assert committed == render_deployment(PLACEHOLDER_ORIGIN)["addOns"]["common"]["openLinkUrlPrefixes"]
+    assert committed == [
+        "https://addon.example.com/",
+        "https://meet.jit.si/",
+        "https://*.webex.com/",
+        "https://zoom.us/",
+        "https://*.zoom.us/",
+    ]
+
+
+def test_every_rendered_prefix_is_one_google_accepts() -> None:
+    prefixes = render_deployment("https://scheduler.corp.example", extra_link_prefixes=["https://*.corp.example/"])[
+        "addOns"
+    ]["common"]["openLinkUrlPrefixes"]
+
+    for prefix in prefixes:
+        parts = urlsplit(prefix)
+        assert parts.scheme == "https" and parts.path, prefix  # https and a non-empty path
+        host = parts.hostname or ""
+        assert host.count("*") <= 1 and (not host.count("*") or host.startswith("*.")), prefix
+        assert "." in host.lstrip("*."), prefix  # a full domain
+    assert prefixes[0] == "https://scheduler.corp.example/"
+
+
+def test_the_allowlist_follows_the_services_and_the_jitsi_server_chosen() -> None:
+    rendered = render_deployment(
+        "https://scheduler.corp.example", services=["jitsi", "webex"], jitsi_base_url="https://jitsi.corp.example/meet"
+    )
+
+    assert rendered["addOns"]["common"]["openLinkUrlPrefixes"] == [
+        "https://scheduler.corp.example/",
+        "https://jitsi.corp.example/",
+        "https://*.webex.com/",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "reason"),
+    [
+        ("https://zoom.example", "path"),
+        ("http://zoom.example/", "https"),
+        ("https://*.*.example.com/", "full domain"),
+        ("https://sub.*.example.com/", "full domain"),
+        ("https://localhost/", "full domain"),
+    ],
+)
+def test_a_prefix_google_would_refuse_is_refused_when_rendering(prefix: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        render_deployment("https://scheduler.corp.example", extra_link_prefixes=[prefix])
+
+
+def test_command_line_renders_the_allowlist_for_the_servers_own_jitsi_and_extra_hosts() -> None:
+    env = {
+        **os.environ,
+        "JITSI_BASE_URL": "https://jitsi.corp.example",
+        "ADDON_LINK_PREFIXES": "https://*.corp.example/",
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "addon",
+            "deployment",
+            "--base-url",
+            "https://scheduler.corp.example",
+            "--services",
+            "jitsi,zoom",
+            "--link-prefix",
+            "https://meetings.partner.example/",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=env,
+    )
+
+    assert json.loads(result.stdout)["addOns"]["common"]["openLinkUrlPrefixes"] == [
+        "https://scheduler.corp.example/",
+        "https://jitsi.corp.example/",
+        "https://zoom.us/",
+        "https://*.zoom.us/",
+        "https://*.corp.example/",
+        "https://meetings.partner.example/",
+    ]
+
+
+def test_command_line_explains_an_unknown_service_and_a_bad_prefix() -> None:
+    for extra in (["--services", "jitsi,skype"], ["--link-prefix", "https://zoom.example"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "addon", "deployment", "--base-url", "https://x.example", *extra],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert ("skype" in result.stderr) or ("https://zoom.example/" in result.stderr)

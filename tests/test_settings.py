@@ -45,6 +45,8 @@ def test_a_missing_production_setting_is_named(missing: str) -> None:
         ("ADDON_SYNC_CREDENTIALS", "/nowhere/key.json", "service account key file"),
         ("ADDON_SYNC_SERVICE_ACCOUNT", "addon-sync", "service account's email"),
         ("ADDON_SYNC_DELETE_GRACE_SECONDS", "-1", "at least 0"),
+        ("ADDON_LINK_PREFIXES", "https://meetings.corp.example", "ADDON_LINK_PREFIXES: .* needs a path"),
+        ("ADDON_LINK_PREFIXES", "https://*.corp.example/,http://x.example/", "ADDON_LINK_PREFIXES: .* https"),
     ],
 )
 def test_unusable_values_are_refused(name: str, value: str, complaint: str) -> None:

@@ -151,7 +151,10 @@ def event_view(context: CalendarContext, event: CalendarEvent, req: AddonRequest
         ],
         can_see_conference=can_see_conference,
         conference_name=conference.solution_name if conference else None,
-        join_points=[JoinPoint(p.entry_point_type, p.uri, p.label) for p in conference.entry_points]
+        join_points=[
+            JoinPoint(p.entry_point_type, p.uri, p.label, linkable=req.services.links.permits(p.uri))
+            for p in conference.entry_points
+        ]
         if conference and can_see_conference
         else [],
     )

@@ -153,6 +153,8 @@ class FakeZoomState(ScriptedState):
     refreshes: int = 0
     daily_limit: int = DAILY_LIMIT
     passcode_requirement: PasscodeRequirement = field(default_factory=PasscodeRequirement)
+    # An account with a vanity URL (acme.zoom.us) or on a regional cluster (us05web.zoom.us) links there.
+    join_host: str = "zoom.us"
 
 
 class FakeZoom(ScriptedFake):
@@ -436,8 +438,8 @@ class FakeZoom(ScriptedFake):
             "timezone": fields.get("timezone", "America/Los_Angeles"),
             "agenda": fields.get("agenda", ""),
             "created_at": _utc(datetime.now(UTC)),
-            "start_url": f"https://zoom.us/s/{meeting_id}?zak={secrets.token_urlsafe(32)}",
-            "join_url": f"https://zoom.us/j/{meeting_id}?pwd={encrypted}",
+            "start_url": f"https://{self.state.join_host}/s/{meeting_id}?zak={secrets.token_urlsafe(32)}",
+            "join_url": f"https://{self.state.join_host}/j/{meeting_id}?pwd={encrypted}",
             "password": password,
             "h323_password": str(secrets.randbelow(900000) + 100000),
             "pstn_password": str(secrets.randbelow(900000) + 100000),
