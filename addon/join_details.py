@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from addon.meetings.model import Meeting
+
+if TYPE_CHECKING:
+    from addon.google.calendar import CalendarEvent
 
 BLOCK_START = "──── Video meeting (added by Meeting Scheduler) ────"
 BLOCK_END = "──── End of video meeting details ────"
@@ -108,6 +111,17 @@ def conference_data(meeting: Meeting, service_name: str, icon_url: str) -> dict[
         "conferenceSolution": {"key": {"type": "addOn"}, "name": service_name, "iconUri": icon_url},
         "entryPoints": entry_points,
     }
+
+
+def conference_kept(event: CalendarEvent, meeting: Meeting) -> bool | None:
+    """Whether Calendar kept the conference we sent: True, False (dropped without a word), or None when the
+    event carries someone else's conference (we sent none, so the answer says nothing)."""
+    conference = event.conference
+    if conference is None:
+        return False
+    if conference.conference_id != meeting.meeting_id[:512]:
+        return None if conference.conference_id else False
+    return any(point.uri == meeting.join_url for point in conference.entry_points)
 
 
 class ConferenceSupport:

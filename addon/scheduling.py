@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from addon.google.calendar import CalendarEvent, insert_event, patch_event, read_event
 from addon.google.client import GoogleApiError, GoogleConflict, GoogleNotFound, GoogleRejected, GoogleUnavailable
-from addon.join_details import MEETING_PROPERTY, cleared_fields, event_fields
+from addon.join_details import MEETING_PROPERTY, cleared_fields, conference_kept, event_fields
 from addon.meetings.catalog import display_name
 from addon.meetings.model import (
     Meeting,
@@ -255,7 +255,7 @@ class Scheduler:
         self._audit("update", key, meeting, "ok")
 
         try:
-            written = self._with_conference_fallback(self._details_writer(meeting, event, key, "all"))
+            written = self._with_conference_fallback(meeting, self._details_writer(meeting, event, key, "all"))
         except GoogleApiError as error:
             raise CalendarNotUpdated(
                 Text("The meeting was updated, but Google Calendar could not be. Try Update meeting again.")
@@ -294,7 +294,7 @@ class Scheduler:
         outcome = "followed the event in Calendar"
         if rotate and set(link.invitees) - set(spec.invitees) and provider.can_rotate_passcode:
             meeting = provider.rotate_passcode(link.meeting_id)
-            self._with_conference_fallback(self._details_writer(meeting, event, link.link_id, "all"))
+            self._with_conference_fallback(meeting, self._details_writer(meeting, event, link.link_id, "all"))
             outcome += "; new passcode after a guest was removed"
         self._audit("update", link.link_id, meeting, outcome)
         now = datetime.now(UTC)
@@ -481,7 +481,7 @@ class Scheduler:
     ) -> CalendarEvent:
         """Write the join details; never leave a meeting on the service that no event and no link records."""
         try:
-            return self._with_conference_fallback(write)
+            return self._with_conference_fallback(meeting, write)
         except GoogleUnavailable as error:
             # The write may have landed with its answer lost: look before undoing anything.
             try:
@@ -509,20 +509,29 @@ class Scheduler:
                 Text("The meeting could not be added to Google Calendar, so it was not kept. Try again.")
             ) from error
 
-    def _with_conference_fallback(self, write: Callable[[bool], CalendarEvent]) -> CalendarEvent:
-        """Try conferenceData first; where Calendar refuses it, the description and location carry the link."""
+    def _with_conference_fallback(self, meeting: Meeting, write: Callable[[bool], CalendarEvent]) -> CalendarEvent:
+        """Try conferenceData first; where Calendar refuses it, the description and location carry the link.
+
+        Calendar may refuse a third-party conference (400) or take the write and drop it silently; either
+        way the description block and the location already carry the join details, and the add-on stops
+        sending conferences for the rest of this process.
+        """
         support = self.services.conference_support
         if support.accepted is not False:
             try:
                 event = write(True)
-                support.accepted = True
-                return event
             except GoogleRejected as error:
                 # Only a refusal of the conference itself says anything about conferences.
                 if isinstance(error, GoogleConflict) or "conference" not in str(error).lower():
                     raise
                 log.info("Calendar refused third-party conferenceData (%s); writing without it", error.status)
                 support.accepted = False
+            else:
+                kept = conference_kept(event, meeting)
+                if kept is False and support.accepted is not False:
+                    log.info("Calendar dropped third-party conferenceData silently; writing without it from now on")
+                support.accepted = kept if kept is not None else support.accepted
+                return event
         return write(False)
 
     def _undo(self, key: str, mark: str, meeting: Meeting) -> None:

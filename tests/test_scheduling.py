@@ -286,7 +286,7 @@ def test_twenty_concurrent_add_requests_make_one_meeting(
 ) -> None:
     use(services, "zoom", zoom, webex)
     arrange_event(google)
-    google.state.accept_addon_conferences = True  # one write per add, so writes can be counted
+    google.state.addon_conferences = "accept"  # one write per add, so writes can be counted
     body = caller.calendar_event(ALICE.email, EVENT_ID)
     token = caller.system_token("/actions/add-meeting")
     start = threading.Barrier(20)
@@ -435,7 +435,7 @@ def test_where_calendar_takes_third_party_conferences_the_meeting_is_one(
 ) -> None:
     use(services, "zoom", zoom, webex)
     arrange_event(google)
-    google.state.accept_addon_conferences = True
+    google.state.addon_conferences = "accept"
 
     event_action(caller, "/actions/add-meeting")
 
@@ -499,7 +499,7 @@ def test_a_lost_answer_from_calendar_keeps_the_event_and_its_meeting(
 ) -> None:
     use(services, "zoom", zoom, webex)
     google.add_message(MESSAGE)
-    google.state.accept_addon_conferences = True
+    google.state.addon_conferences = "accept"
     # Calendar creates the event but every answer is lost, retries included.
     google.fail(f"/calendar/v3/calendars/{ALICE.email}/events", 503, times=3, method="POST", applied=True)
 
@@ -621,3 +621,24 @@ def test_an_email_with_nobody_else_on_it_can_still_be_scheduled(
     assert "Meeting scheduled" in card_text(action_cards(response.get_json())[0])
     (event,) = inserted_events(google)
     assert event["attendees"] == []
+
+
+@pytest.mark.parametrize("mode", ["accept", "refuse", "drop"])
+def test_an_email_scheduled_whatever_calendar_does_with_the_conference_carries_its_join_details(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, mode: str
+) -> None:
+    use(services, "webex", zoom, webex)
+    google.add_message(MESSAGE)
+    google.state.addon_conferences = mode
+
+    response = caller.post("/actions/schedule-from-email", schedule_body(caller))
+
+    (card,) = action_cards(response.get_json())
+    (event,) = inserted_events(google)
+    join_url = event["location"]
+    assert join_url.startswith("https://") and join_url in card_text(card)
+    assert event["description"].count(BLOCK_START) == 1 and join_url in event["description"]
+    assert ("conferenceData" in event) is (mode == "accept")
+    inserts = [r for r in google.requests_to(f"/calendar/v3/calendars/{ALICE.email}/events") if r.method == "POST"]
+    assert len(inserts) == (2 if mode == "refuse" else 1)  # a refusal is written again without the conference
+    assert services.conference_support.accepted is (mode == "accept")

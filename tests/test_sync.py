@@ -670,3 +670,73 @@ def test_a_reconcile_cut_short_by_its_deadline_goes_on_where_it_stopped(google: 
 
     assert (first, second) == (1, 2)
     assert [listed(c) for c in calendars] == [1, 1, 1]  # each calendar once, none skipped
+
+
+# Conference data: Calendar may take it, refuse it, or drop it without a word ---------------------
+
+CONFERENCE_MODES = [
+    ("accept", None),
+    ("refuse", "Invalid conference type value."),
+    ("refuse", "Invalid conference data"),
+    ("drop", None),
+]
+
+
+@pytest.mark.parametrize(("mode", "refusal"), CONFERENCE_MODES)
+def test_a_meeting_lives_by_its_description_whatever_calendar_does_with_its_conference(
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    mode: str,
+    refusal: str | None,
+) -> None:
+    google.state.addon_conferences = mode
+    google.state.addon_conference_refusal = refusal or google.state.addon_conference_refusal
+    link = meeting_on_event(caller, google, services, "zoom", zoom, webex)
+
+    event = google.event(CALENDAR, EVENT_ID)
+    assert event is not None and link.join_url in event["description"] and event["location"] == link.join_url
+    conference = event.get("conferenceData")
+    if mode == "accept":
+        assert conference["conferenceId"] == link.meeting_id
+        assert conference["entryPoints"][0]["uri"] == link.join_url
+    else:
+        assert conference is None
+    assert services.conference_support.accepted is (mode == "accept")
+
+    # It follows a move, a copy does not take it along, and removing it takes everything off.
+    later = START + timedelta(days=2)
+    google.edit_event(CALENDAR, EVENT_ID, times(later, timedelta(hours=1)))
+    copy_id = google.copy_event(CALENDAR, EVENT_ID)
+    settle(google, services)
+    assert the_meeting("zoom", zoom, webex).starts_at == later.astimezone(UTC)
+    copy = google.event(CALENDAR, copy_id)
+    assert copy is not None and link.join_url not in copy.get("description", "")
+    assert "conferenceData" not in copy and copy.get("location", "") == ""
+
+    response = event_action(caller, "/actions/remove-meeting")
+    assert response.status_code == 200
+    after = google.event(CALENDAR, EVENT_ID)
+    assert after is not None and BLOCK_START not in after.get("description", "")
+    assert "conferenceData" not in after and not after.get("location")
+    assert zoom.meetings == {}
+
+
+@pytest.mark.parametrize("mode", ["refuse", "drop"])
+def test_once_calendar_has_not_kept_a_conference_none_is_sent_again(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, mode: str
+) -> None:
+    google.state.addon_conferences = mode
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    google.edit_event(CALENDAR, EVENT_ID, {"summary": "Quarterly review, again"})
+    settle(google, services)
+
+    response = event_action(caller, "/actions/update-meeting")
+
+    assert response.status_code == 200
+    patches = [r for r in google.requests_to(f"/calendar/v3/calendars/{CALENDAR}/events/") if r.method == "PATCH"]
+    with_conference = [r for r in patches if "conferenceData" in (r.get_json(silent=True) or {})]
+    # One try (refused or dropped), then only the description and location.
+    assert len(with_conference) == 1 and len(patches) >= 2

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
@@ -146,8 +146,10 @@ class FakeGoogleState:
     cert_fetches: int = 0
     certs_max_age: int = 3600
     certs_status: int = 200
-    # Whether Calendar takes conferenceData of type addOn from this add-on (HTTP add-ons: unconfirmed).
-    accept_addon_conferences: bool = False
+    # What Calendar does with conferenceData of type addOn from this client; field reports differ
+    # (shared/reference/platform-2026-12.md, 1.2): refuse it with a 400, accept it, or answer 200 and drop it.
+    addon_conferences: Literal["refuse", "accept", "drop"] = "refuse"
+    addon_conference_refusal: str = "Invalid conference type value."
     # Each calendar's own zone, as events.list reports it ("primary" is the user's main calendar).
     calendar_zones: dict[str, str] = field(default_factory=dict)
     # Custom-schema fields of directory users, by email: {"Webex": {"SiteURL": "acme.webex.com"}}.
@@ -605,7 +607,7 @@ class FakeGoogle(ServedFake):
             event = self._write(
                 calendar_id,
                 {
-                    **_without_conference_unless_versioned(request, body),
+                    **self._as_kept(request, body),
                     "id": event_id,
                     "htmlLink": _html_link(event_id),
                     "organizer": {"email": calendar_id, "self": True},
@@ -626,7 +628,7 @@ class FakeGoogle(ServedFake):
             # Google lets a deleted event be patched back; the add-on never does, so the fake refuses it.
             if event is None or event.get("status") == "cancelled":
                 return _error(404, "Not Found", "notFound")
-            merged = self._write(calendar_id, _merge(event, _without_conference_unless_versioned(request, body)))
+            merged = self._write(calendar_id, _merge(event, self._as_kept(request, body)))
         self._announce({calendar_id}, in_background=True)
         return json_response(listed(merged))
 
@@ -702,9 +704,20 @@ class FakeGoogle(ServedFake):
         if request.args.get("conferenceDataVersion") != "1" or not isinstance(conference, dict):
             return None
         kind = ((conference.get("conferenceSolution") or {}).get("key") or {}).get("type")
-        if kind == "addOn" and not self.state.accept_addon_conferences:
-            return _error(400, "Invalid conference type value.", "invalid")
+        if kind == "addOn" and self.state.addon_conferences == "refuse":
+            return _error(400, self.state.addon_conference_refusal, "invalid")
         return None
+
+    def _as_kept(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        """The write as Calendar applies it: conferenceData only with conferenceDataVersion=1, and in "drop"
+        mode never a third-party one, though the answer is 200 all the same."""
+        conference = body.get("conferenceData")
+        kind = ((conference.get("conferenceSolution") or {}).get("key") or {}).get("type") if conference else None
+        if request.args.get("conferenceDataVersion") != "1" or (
+            kind == "addOn" and self.state.addon_conferences == "drop"
+        ):
+            return {k: v for k, v in body.items() if k != "conferenceData"}
+        return body
 
     def _certs(self) -> Response:
         with self._lock:
@@ -978,13 +991,6 @@ def _partial(request: Request, response: Response) -> Response:
     if not fields or response.status_code >= 300 or response.mimetype != "application/json":
         return response
     return json_response(select_fields(json.loads(response.get_data()), fields), response.status_code)
-
-
-def _without_conference_unless_versioned(request: Request, body: dict[str, Any]) -> dict[str, Any]:
-    # Without conferenceDataVersion=1 the real API ignores conferenceData in writes.
-    if request.args.get("conferenceDataVersion") == "1":
-        return body
-    return {k: v for k, v in body.items() if k != "conferenceData"}
 
 
 def _merge(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
