@@ -75,13 +75,36 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     args = parser.parse_args(argv)
-    if args.command == "policy":
-        return _policy(args)
     if args.command == "deployment":
         return _print_deployment(args)
-    if args.command == "audit":
-        return _print_audit(args.user, args.limit)
-    return _serve(args.host, args.port)
+    if args.command == "serve":
+        return _serve(args.host, args.port)
+    try:
+        return _policy(args) if args.command == "policy" else _print_audit(args.user, args.limit)
+    except _store_errors() as error:
+        print(f"error: the store did not answer: {_first_line(error)}", file=sys.stderr)
+        if os.environ.get("ADDON_STORE") == "datastore":
+            print(
+                "  Datastore needs credentials and a project: run `gcloud auth application-default login` "
+                "and set GOOGLE_CLOUD_PROJECT to the app's project",
+                file=sys.stderr,
+            )
+        return 1
+
+
+def _store_errors() -> tuple[type[BaseException], ...]:
+    """What a store that cannot be reached raises: SQLite's errors, or Google's and its credentials'."""
+    import sqlite3
+
+    from google.api_core.exceptions import GoogleAPIError
+    from google.auth.exceptions import GoogleAuthError
+
+    # OSError: the Datastore client could not tell which project to use.
+    return (sqlite3.Error, GoogleAPIError, GoogleAuthError, OSError)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
 
 
 def _print_deployment(args: argparse.Namespace) -> int:
@@ -178,15 +201,20 @@ def _policy(args: argparse.Namespace) -> int:
 
 
 def _open_store() -> Store | None:
-    from addon.settings import Settings
+    """The store ADDON_STORE names, for an admin command; says on stderr which one, since it may be production's."""
+    from addon.settings import StoreSettings
     from addon.store import open_store
 
-    os.environ.setdefault("ADDON_ENV", "development")
     try:
-        settings = Settings.from_env()
+        settings = StoreSettings.from_env()
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return None
+    if settings.store == "datastore":
+        where = os.environ.get("DATASTORE_EMULATOR_HOST") and "the Datastore emulator"
+        project = os.environ.get("GOOGLE_CLOUD_PROJECT") or "the project of your gcloud credentials"
+        namespace = f", namespace {settings.datastore_namespace}" if settings.datastore_namespace else ""
+        print(f"(store: {where or 'Datastore'} of {project}{namespace})", file=sys.stderr)
     return open_store(settings.store, settings.datastore_namespace)
 
 

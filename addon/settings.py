@@ -168,8 +168,7 @@ class Settings:
             )
         if not self.development and self.secret_key == DEVELOPMENT_SECRET_KEY:
             raise SettingsError("ADDON_SECRET_KEY is the development key; set a secret of your own")
-        if self.store != "datastore" and not self.store.startswith("sqlite:///"):
-            raise SettingsError(f"ADDON_STORE must be 'datastore' or 'sqlite:///PATH', not {self.store!r}")
+        _check_store(self.store)
         for name, url in (
             ("ADDON_GOOGLE_CERTS_URL", self.google_certs_url),
             ("ADDON_GOOGLE_API_ENDPOINT", self.google_api_endpoint),
@@ -219,6 +218,26 @@ class Settings:
         ):
             if bool(one) != bool(other):
                 raise SettingsError(f"{first} and {second} go together: set both or neither")
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """What the admin commands (policy, audit) need: the store the app uses, not the web server's keys."""
+
+    store: str = DEFAULT_STORE
+    datastore_namespace: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StoreSettings:
+        env = os.environ if environ is None else environ
+        store = env.get("ADDON_STORE", "").strip() or DEFAULT_STORE
+        _check_store(store)
+        return cls(store=store, datastore_namespace=env.get("ADDON_DATASTORE_NAMESPACE", "").strip() or None)
+
+
+def _check_store(store: str) -> None:
+    if store != "datastore" and not store.startswith("sqlite:///"):
+        raise SettingsError(f"ADDON_STORE must be 'datastore' or 'sqlite:///PATH', not {store!r}")
 
 
 def _loopback(host: str | None) -> bool:
