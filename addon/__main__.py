@@ -190,6 +190,8 @@ def _policy(args: argparse.Namespace) -> int:
                 base, **{k: v for k, v in changes.items() if v is not None}, updated_at=datetime.now(UTC)
             )
             store.put(current)
+            if args.webex_site:
+                _warn_unless_linkable(args.webex_site)
         if current is None:
             print(f"no policy for {domain}: users choose freely among the services this install offers")
             return 0
@@ -198,6 +200,24 @@ def _policy(args: argparse.Namespace) -> int:
         return 0
     finally:
         store.close()
+
+
+def _warn_unless_linkable(site: str) -> None:
+    """A Webex site outside webex.com needs its own entry in the deployment's link allowlist."""
+    from addon.link_allowlist import JOIN_LINK_PREFIXES, LinkAllowlist, checked_prefix
+
+    extra = [p.strip() for p in os.environ.get("ADDON_LINK_PREFIXES", "").split(",") if p.strip()]
+    host = site.strip().removeprefix("https://").split("/")[0]
+    try:
+        allowed = LinkAllowlist([*JOIN_LINK_PREFIXES["webex"], *map(checked_prefix, extra)])
+    except ValueError:
+        allowed = LinkAllowlist(JOIN_LINK_PREFIXES["webex"])
+    if not allowed.permits(f"https://{host}/"):
+        print(
+            f"note: Google will not open links to {host} until the deployment allows them: add "
+            f"https://{host}/ to ADDON_LINK_PREFIXES and render and replace the deployment again",
+            file=sys.stderr,
+        )
 
 
 def _open_store() -> Store | None:

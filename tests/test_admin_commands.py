@@ -127,3 +127,22 @@ def test_an_unreachable_datastore_is_one_line_that_says_what_to_do(tmp_path: Pat
     assert "Traceback" not in result.stderr
     assert "error: the store did not answer" in result.stderr
     assert "gcloud auth application-default login" in result.stderr
+
+
+@pytest.mark.parametrize(("site", "noted"), [("acme.webex.com", False), ("meetings.corp.example", True)])
+def test_a_webex_site_google_would_not_open_is_pointed_out(tmp_path: Path, site: str, noted: bool) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADDON_")}
+    env.update(ADDON_STORE=f"sqlite:///{tmp_path / 'admin.db'}")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "addon", "policy", "set", "--domain", "corp.example", "--webex-site", site],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert f"webex_site: {site}" in result.stdout
+    assert (f"add https://{site}/ to ADDON_LINK_PREFIXES" in result.stderr) is noted
