@@ -184,6 +184,12 @@ def arrange_destroyed(fake: FakeSecretManager) -> str:
     return version_name(SECRET_KEY, 1)
 
 
+def arrange_garbled(fake: FakeSecretManager) -> str:
+    fake.create(SECRET_KEY, KEY_A)
+    fake.garble(SECRET_KEY, 1)
+    return version_name(SECRET_KEY)
+
+
 def arrange_empty(fake: FakeSecretManager) -> str:
     fake.create(SECRET_KEY, " \n")
     return version_name(SECRET_KEY)
@@ -198,8 +204,9 @@ def arrange_empty(fake: FakeSecretManager) -> str:
         (arrange_disabled, "is disabled or destroyed"),
         (arrange_destroyed, "is disabled or destroyed"),
         (arrange_empty, "is empty"),
+        (arrange_garbled, "arrived corrupted"),
     ],
-    ids=["missing-secret", "missing-version", "denied", "disabled", "destroyed", "empty"],
+    ids=["missing-secret", "missing-version", "denied", "disabled", "destroyed", "empty", "corrupted"],
 )
 def test_a_secret_that_cannot_be_read_stops_the_start_naming_the_setting_and_the_secret(
     google: FakeGoogle, secret_manager: FakeSecretManager, arrange: object, says: str

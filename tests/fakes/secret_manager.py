@@ -47,13 +47,16 @@ VersionState = Literal["ENABLED", "DISABLED", "DESTROYED"]
 class Version:
     payload: bytes
     state: VersionState = "ENABLED"
+    # Damaged on the way: the checksum sent is not the payload's.
+    garbled: bool = False
 
 
 @dataclass
 class FakeSecretManagerState:
     # Versions of each secret by its id, oldest first (version n is versions[n - 1]).
     secrets: dict[str, list[Version]] = field(default_factory=dict)
-    # Secrets the runtime identity holds roles/secretmanager.secretAccessor on; or the whole project.
+    # Secrets the accessor holds roles/secretmanager.secretAccessor on; or the whole project.
+    accessor: str = RUNTIME_IDENTITY
     accessible: set[str] = field(default_factory=set)
     project_accessor: bool = False
     # Statuses the next requests answer instead, in order.
@@ -63,7 +66,7 @@ class FakeSecretManagerState:
 
 
 class FakeSecretManager(ServedFake):
-    """Secrets and their versions in one project, read by the runtime identity of `google`'s metadata server."""
+    """Secrets and their versions in one project, read as the runtime identity of `google`'s metadata server."""
 
     def __init__(self, google: FakeGoogle) -> None:
         self.google = google
@@ -103,6 +106,10 @@ class FakeSecretManager(ServedFake):
             if state == "DESTROYED":
                 version.payload = b""
 
+    def garble(self, secret_id: str, number: int) -> None:
+        with self._lock:
+            self.state.secrets[secret_id][number - 1].garbled = True
+
     def grant_project_accessor(self) -> None:
         """The accessor role on the whole project: every secret in it, also those not created yet."""
         with self._lock:
@@ -132,7 +139,8 @@ class FakeSecretManager(ServedFake):
                 return _error(status, "The service is currently unavailable." if status == 503 else "Failure.")
             if not SECRET_ID.fullmatch(secret_id) or not VERSION_ID.fullmatch(version_id):
                 return _error(400, f"Invalid resource name: {asked}.")
-            allowed = self.state.project_accessor or secret_id in self.state.accessible
+            granted = self.state.project_accessor or secret_id in self.state.accessible
+            allowed = granted and self.google.state.runtime_identity == self.state.accessor
             if project not in (PROJECT, PROJECT_NUMBER) or not allowed:
                 return _error(
                     403,
@@ -150,17 +158,18 @@ class FakeSecretManager(ServedFake):
             if version.state != "ENABLED":
                 return _error(400, f"Secret Version [{full_name}] is in {version.state} state.", "FAILED_PRECONDITION")
             payload = version.payload
+            checksum = crc32c(payload) ^ (1 if version.garbled else 0)
         return json_response(
             {
                 "name": full_name,
-                "payload": {"data": base64.b64encode(payload).decode("ascii"), "dataCrc32c": str(crc32c(payload))},
+                "payload": {"data": base64.b64encode(payload).decode("ascii"), "dataCrc32c": str(checksum)},
             }
         )
 
     def _runtime_token(self, request: Request) -> bool:
+        """A token the fake metadata server handed out, so it acts as the runtime identity."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        state = self.google.state
-        return scheme == "Bearer" and token in state.runtime_tokens and state.runtime_identity == RUNTIME_IDENTITY
+        return scheme == "Bearer" and token in self.google.state.runtime_tokens
 
 
 def version_name(secret_id: str, version: int | str = "latest") -> str:
