@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from addon.google.secret_manager import SECRET_MANAGER_ENDPOINT, SecretError, SecretReader, looks_like_a_version
 from addon.link_allowlist import checked_prefix
 
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
@@ -24,6 +25,14 @@ ZOOM_API_BASE = "https://api.zoom.us/v2"
 ZOOM_OAUTH_BASE = "https://zoom.us"
 # Where development mode serves its sample Google APIs (addon/devhost/google_api.py).
 SAMPLE_GOOGLE_PATH = "/dev/google"
+# The settings whose value may be a Secret Manager version name instead of the secret itself.
+SECRET_SETTINGS = (
+    "ADDON_SECRET_KEY",
+    "ADDON_PREVIOUS_SECRET_KEYS",
+    "JITSI_APP_SECRET",
+    "WEBEX_CLIENT_SECRET",
+    "ZOOM_CLIENT_SECRET",
+)
 
 
 class SettingsError(ValueError):
@@ -72,6 +81,8 @@ class Settings:
     link_prefixes: tuple[str, ...] = ()
     # On App Engine, its cron header can be trusted: App Engine strips it from outside requests.
     app_engine: bool = False
+    # Where secrets named by version (SECRET_SETTINGS) were read at start.
+    secret_manager_endpoint: str = SECRET_MANAGER_ENDPOINT
 
     @property
     def development(self) -> bool:
@@ -90,6 +101,12 @@ class Settings:
         if environment not in ("production", "development"):
             raise SettingsError(f"ADDON_ENV must be 'production' or 'development', not {environment!r}")
         development = environment == "development"
+        secret_manager_endpoint = (get("ADDON_SECRET_MANAGER_ENDPOINT") or SECRET_MANAGER_ENDPOINT).rstrip("/")
+        vault = _Vault(secret_manager_endpoint, get("GCE_METADATA_HOST"), development=development)
+
+        def secret(name: str) -> str | None:
+            value = get(name)
+            return None if value is None else vault.value(name, value)
 
         required = ("ADDON_BASE_URL", "ADDON_SERVICE_ACCOUNT_EMAIL", "ADDON_OAUTH_CLIENT_ID", "ADDON_SECRET_KEY")
         missing = [name for name in required if not get(name)]
@@ -113,30 +130,40 @@ class Settings:
                 "development mode will not use a real Datastore: run the Datastore emulator "
                 "(DATASTORE_EMULATOR_HOST), or set ADDON_DEVELOPMENT_ON_DATASTORE=yes if you mean it"
             )
+        try:
+            secret_key = secret("ADDON_SECRET_KEY")
+            previous_secret_keys = tuple(
+                vault.value("ADDON_PREVIOUS_SECRET_KEYS", key.strip())
+                for key in (get("ADDON_PREVIOUS_SECRET_KEYS") or "").split(",")
+                if key.strip()
+            )
+            jitsi_app_secret = secret("JITSI_APP_SECRET")
+            webex_client_secret = secret("WEBEX_CLIENT_SECRET")
+            zoom_client_secret = secret("ZOOM_CLIENT_SECRET")
+        finally:
+            vault.close()
         settings = cls(
             environment=environment,
             base_url=base_url,
             service_account_email=get("ADDON_SERVICE_ACCOUNT_EMAIL") or "development@localhost",
             oauth_client_id=get("ADDON_OAUTH_CLIENT_ID") or "development-client-id",
-            secret_key=get("ADDON_SECRET_KEY") or DEVELOPMENT_SECRET_KEY,
+            secret_key=secret_key or DEVELOPMENT_SECRET_KEY,
             store=store,
             google_certs_url=get("ADDON_GOOGLE_CERTS_URL")
             or (sample_google + "/oauth2/v1/certs" if sample_google else GOOGLE_CERTS_URL),
             google_api_endpoint=(get("ADDON_GOOGLE_API_ENDPOINT") or sample_google or "").rstrip("/") or None,
             datastore_namespace=get("ADDON_DATASTORE_NAMESPACE"),
-            previous_secret_keys=tuple(
-                key.strip() for key in (get("ADDON_PREVIOUS_SECRET_KEYS") or "").split(",") if key.strip()
-            ),
+            previous_secret_keys=previous_secret_keys,
             jitsi_base_url=(get("JITSI_BASE_URL") or JITSI_BASE_URL).rstrip("/"),
             jitsi_app_id=get("JITSI_APP_ID"),
-            jitsi_app_secret=get("JITSI_APP_SECRET"),
+            jitsi_app_secret=jitsi_app_secret,
             webex_api_base=(get("WEBEX_API_BASE") or WEBEX_API_BASE).rstrip("/"),
             webex_client_id=get("WEBEX_CLIENT_ID"),
-            webex_client_secret=get("WEBEX_CLIENT_SECRET"),
+            webex_client_secret=webex_client_secret,
             zoom_api_base=(get("ZOOM_API_BASE") or ZOOM_API_BASE).rstrip("/"),
             zoom_oauth_base=(get("ZOOM_OAUTH_BASE") or ZOOM_OAUTH_BASE).rstrip("/"),
             zoom_client_id=get("ZOOM_CLIENT_ID"),
-            zoom_client_secret=get("ZOOM_CLIENT_SECRET"),
+            zoom_client_secret=zoom_client_secret,
             directory_site_field=get("ADDON_DIRECTORY_SITE_FIELD"),
             sync_credentials=get("ADDON_SYNC_CREDENTIALS"),
             sync_service_account=get("ADDON_SYNC_SERVICE_ACCOUNT"),
@@ -148,6 +175,7 @@ class Settings:
             link_prefixes=tuple(p.strip() for p in (get("ADDON_LINK_PREFIXES") or "").split(",") if p.strip()),
             app_engine=bool(get("GAE_APPLICATION")),
             audit_retention_days=_whole_number("ADDON_AUDIT_RETENTION_DAYS", get("ADDON_AUDIT_RETENTION_DAYS"), 365),
+            secret_manager_endpoint=secret_manager_endpoint,
         )
         settings.check()
         return settings
@@ -172,17 +200,14 @@ class Settings:
         for name, url in (
             ("ADDON_GOOGLE_CERTS_URL", self.google_certs_url),
             ("ADDON_GOOGLE_API_ENDPOINT", self.google_api_endpoint),
+            ("ADDON_SECRET_MANAGER_ENDPOINT", self.secret_manager_endpoint),
             ("JITSI_BASE_URL", self.jitsi_base_url),
             ("WEBEX_API_BASE", self.webex_api_base),
             ("ZOOM_API_BASE", self.zoom_api_base),
             ("ZOOM_OAUTH_BASE", self.zoom_oauth_base),
         ):
-            parts = urlsplit(url) if url is not None else None
-            if parts is not None and (parts.scheme not in ("https", "http") or not parts.netloc or parts.query):
-                raise SettingsError(f"{name} must be an http(s) URL, not {url!r}")
-            # Tokens and signing keys travel over these; plain http only to this machine (tests, local fakes).
-            if parts is not None and parts.scheme == "http" and not self.development and not _loopback(parts.hostname):
-                raise SettingsError(f"{name} must use https in production, not {url!r}")
+            if url is not None:
+                _check_url(name, url, development=self.development)
         for prefix in self.link_prefixes:
             try:
                 checked_prefix(prefix)
@@ -238,6 +263,42 @@ class StoreSettings:
 def _check_store(store: str) -> None:
     if store != "datastore" and not store.startswith("sqlite:///"):
         raise SettingsError(f"ADDON_STORE must be 'datastore' or 'sqlite:///PATH', not {store!r}")
+
+
+class _Vault:
+    """Turns a setting's value into the secret it names, when it names a Secret Manager version."""
+
+    def __init__(self, endpoint: str, metadata_host: str | None, *, development: bool) -> None:
+        self.endpoint = endpoint
+        self.metadata_host = metadata_host
+        self.development = development
+        # Built at the first version name, so plain values never touch Secret Manager.
+        self._reader: SecretReader | None = None
+
+    def value(self, name: str, value: str) -> str:
+        if not looks_like_a_version(value):
+            return value
+        if self._reader is None:
+            # The runtime's token goes there: check the endpoint before anything is sent.
+            _check_url("ADDON_SECRET_MANAGER_ENDPOINT", self.endpoint, development=self.development)
+            self._reader = SecretReader(self.endpoint, self.metadata_host)
+        try:
+            return self._reader.read(value)
+        except SecretError as error:
+            raise SettingsError(f"{name}: {error}") from error
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+
+
+def _check_url(name: str, url: str, *, development: bool) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query:
+        raise SettingsError(f"{name} must be an http(s) URL, not {url!r}")
+    # Tokens and signing keys travel over these; plain http only to this machine (tests, local fakes).
+    if parts.scheme == "http" and not development and not _loopback(parts.hostname):
+        raise SettingsError(f"{name} must use https in production, not {url!r}")
 
 
 def _loopback(host: str | None) -> bool:

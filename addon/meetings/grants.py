@@ -64,12 +64,17 @@ class Grants:
         return self.store.get(ProviderGrant, ProviderGrant.id_for(user_id, provider))
 
     def tokens(self, grant: ProviderGrant) -> TokenSet:
-        """Open the sealed tokens; a grant that cannot be opened counts as revoked."""
+        """Open the sealed tokens; a grant that cannot be opened counts as revoked.
+
+        A grant sealed with an earlier key is sealed again with the current one, so that key can be retired.
+        """
         try:
             raw = self.box.open(Sealed(grant.key_id, grant.sealed_tokens), grant.grant_id)
         except SealError as error:
             log.error("grant %s cannot be opened: %s", grant.grant_id, error)
             raise GrantRevoked(grant.provider, "the stored authorization cannot be read; reconnect") from error
+        if grant.key_id != self.box.current_key_id:
+            self._reseal(grant, raw)
         data = json.loads(raw)
         return TokenSet(
             access_token=data["access_token"],
@@ -202,6 +207,20 @@ class Grants:
         if grant.status != "active":
             raise GrantRevoked(provider, grant.revoked_reason or "the authorization was revoked")
         return grant
+
+    def _reseal(self, grant: ProviderGrant, raw: bytes) -> None:
+        sealed = self.box.seal(raw, grant.grant_id)
+
+        def reseal(current: ProviderGrant | None) -> ProviderGrant | None:
+            # Only the very bytes that were opened: anything newer (a refresh, a reconnect) stays as it is.
+            if current is None or (current.key_id, current.sealed_tokens) != (grant.key_id, grant.sealed_tokens):
+                return None
+            # The same tokens, so the same version: leases and revocations keyed on it still hold.
+            return dataclasses.replace(current, key_id=sealed.key_id, sealed_tokens=sealed.ciphertext)
+
+        after = self.store.update(ProviderGrant, grant.grant_id, reseal)
+        if after is not None and after.sealed_tokens == sealed.ciphertext:
+            log.info("a %s grant was sealed again with the current key", grant.provider)
 
     def _seal(self, grant_id: str, tokens: TokenSet) -> Sealed:
         data = {
