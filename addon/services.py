@@ -76,7 +76,7 @@ def build_services(settings: Settings) -> Services:
         policies=Policies(store),
         links=_link_allowlist(settings),
         cloud_tasks=_cloud_tasks(settings),
-        offline=OfflineAccess(settings.sync_credentials, settings.sync_service_account, settings.google_api_endpoint),
+        offline=OfflineAccess(settings.sync_key_info(), settings.sync_service_account, settings.google_api_endpoint),
     )
 
 

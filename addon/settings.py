@@ -6,7 +6,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -69,6 +69,8 @@ class Settings:
     directory_site_field: str | None = None
     # A service account key file with domain-wide delegation (scope calendar.events) for background sync.
     sync_credentials: str | None = None
+    # The key itself, where ADDON_SYNC_CREDENTIALS names a Secret Manager version instead of a file.
+    sync_key: str | None = field(default=None, repr=False)
     # Or keyless: the service account (with domain-wide delegation) that IAM signs as, for the app's identity.
     sync_service_account: str | None = None
     # A deleted event's meeting is deleted this long after, unless the event moved or came back meanwhile.
@@ -87,6 +89,19 @@ class Settings:
     @property
     def development(self) -> bool:
         return self.environment == "development"
+
+    def sync_key_info(self) -> dict | None:
+        """The delegation key (JSON), from Secret Manager as read at start or from its file."""
+        if self.sync_credentials is None:
+            return None
+        try:
+            info = json.loads(self.sync_key if self.sync_key is not None else Path(self.sync_credentials).read_text())
+        except (OSError, ValueError) as error:
+            raise SettingsError(
+                f"ADDON_SYNC_CREDENTIALS must name a service account key file (JSON), or a Secret Manager version "
+                f"holding one: {type(error).__name__}"
+            ) from error
+        return info if isinstance(info, dict) else None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -131,6 +146,12 @@ class Settings:
                 "(DATASTORE_EMULATOR_HOST), or set ADDON_DEVELOPMENT_ON_DATASTORE=yes if you mean it"
             )
         try:
+            sync_credentials = get("ADDON_SYNC_CREDENTIALS")
+            sync_key = (
+                secret("ADDON_SYNC_CREDENTIALS")
+                if sync_credentials and looks_like_a_version(sync_credentials)
+                else None
+            )
             secret_key = secret("ADDON_SECRET_KEY")
             previous_secret_keys = tuple(
                 vault.value("ADDON_PREVIOUS_SECRET_KEYS", key.strip())
@@ -166,6 +187,7 @@ class Settings:
             zoom_client_secret=zoom_client_secret,
             directory_site_field=get("ADDON_DIRECTORY_SITE_FIELD"),
             sync_credentials=get("ADDON_SYNC_CREDENTIALS"),
+            sync_key=sync_key,
             sync_service_account=get("ADDON_SYNC_SERVICE_ACCOUNT"),
             sync_delete_grace_seconds=_whole_number(
                 "ADDON_SYNC_DELETE_GRACE_SECONDS", get("ADDON_SYNC_DELETE_GRACE_SECONDS"), 300, minimum=0
@@ -230,7 +252,7 @@ class Settings:
         if self.sync_credentials is not None and self.sync_service_account is not None:
             raise SettingsError("set ADDON_SYNC_CREDENTIALS or ADDON_SYNC_SERVICE_ACCOUNT, not both")
         if self.sync_credentials is not None:
-            _check_key_file(self.sync_credentials)
+            _check_key(self.sync_key_info())
         if self.sync_service_account is not None and "@" not in self.sync_service_account:
             raise SettingsError(
                 "ADDON_SYNC_SERVICE_ACCOUNT must be a service account's email, "
@@ -317,11 +339,7 @@ def _whole_number(name: str, value: str | None, default: int, minimum: int = 1) 
     return number
 
 
-def _check_key_file(path: str) -> None:
-    """A readable service account key, so a typo stops the start instead of every sync later."""
-    try:
-        info = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as error:
-        raise SettingsError(f"ADDON_SYNC_CREDENTIALS must name a service account key file (JSON): {error}") from error
+def _check_key(info: object) -> None:
+    """A service account key, so a typo stops the start instead of every sync later."""
     if not isinstance(info, dict) or info.get("type") != "service_account" or not info.get("private_key"):
         raise SettingsError("ADDON_SYNC_CREDENTIALS must name a service account key file, type service_account")

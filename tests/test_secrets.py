@@ -552,3 +552,37 @@ def test_the_fake_answers_as_secret_managers_rest_api(google: FakeGoogle, secret
         "status": "NOT_FOUND",
     }
     assert access(version_name("nobody-may-read")).json()["error"]["status"] == "PERMISSION_DENIED"
+
+
+def test_the_delegation_key_may_live_in_secret_manager_and_never_on_disk(
+    google: FakeGoogle, secret_manager: FakeSecretManager, tmp_path: Path
+) -> None:
+    """Key-file delegation without a file to deploy: .gcloudignore leaves key files out of every upload."""
+    secret_manager.create(SECRET_KEY, KEY_A)
+    key_file = google.service_account_key_file(tmp_path)
+    secret_manager.create("addon-sync-key", key_file.read_text())
+    key_file.unlink()
+    google.state.delegation_users = {ALICE.email}
+    env = production_env(google, secret_manager, ADDON_SYNC_CREDENTIALS=version_name("addon-sync-key"))
+
+    settings = Settings.from_env(env)
+    app = create_app(settings)
+    try:
+        token = app.extensions["addon"].offline.token_for(ALICE.email)
+    finally:
+        app.extensions["addon"].close()
+
+    assert token
+    assert "PRIVATE KEY" not in repr(settings)
+    assert sorted(secret_manager.state.accessed) == sorted([version_name(SECRET_KEY), version_name("addon-sync-key")])
+
+
+def test_a_delegation_secret_that_holds_no_key_stops_the_start(
+    google: FakeGoogle, secret_manager: FakeSecretManager
+) -> None:
+    secret_manager.create(SECRET_KEY, KEY_A)
+    secret_manager.create("addon-sync-key", '{"type": "authorized_user"}')
+
+    said = refused(production_env(google, secret_manager, ADDON_SYNC_CREDENTIALS=version_name("addon-sync-key")))
+
+    assert "ADDON_SYNC_CREDENTIALS" in said and "service_account" in said

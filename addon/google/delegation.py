@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import google_auth_httplib2
@@ -48,13 +47,12 @@ class OfflineAccess:
     """
 
     def __init__(
-        self, key_file: str | None, service_account_email: str | None = None, api_endpoint: str | None = None
+        self, key: dict | None, service_account_email: str | None = None, api_endpoint: str | None = None
     ) -> None:
         self._mint: Callable[[str], Minted] | None = None
         self.client_email: str | None = None
-        if key_file:
-            info = json.loads(Path(key_file).read_text())
-            keyed = service_account.Credentials.from_service_account_info(info, scopes=[SYNC_SCOPE])
+        if key:
+            keyed = service_account.Credentials.from_service_account_info(key, scopes=[SYNC_SCOPE])
             self.client_email = keyed.service_account_email
             self._mint = KeyFileMinter(keyed).mint
         elif service_account_email:
