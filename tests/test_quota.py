@@ -7,26 +7,34 @@ a usageLimits reason, or 429 RESOURCE_EXHAUSTED, for Gmail and Calendar alike.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 
+from addon.google.delegation import OfflineAccess
+from addon.google.runtime import RuntimeIdentity
 from addon.join_details import BLOCK_START
 from addon.logs import JsonFormatter
 from addon.services import Services
-from addon.store import MeetingLink
+from addon.store import CalendarSync, MeetingLink
+from addon.tasks import CloudTasks
 from tests.card_schema import action_cards, card_text, trigger_cards
 from tests.fakes.google import FakeGoogle, quota_error
+from tests.fakes.http_server import WsgiServer
 from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import ALICE, GoogleCaller
 from tests.test_gmail import MESSAGE
 from tests.test_scheduling import EVENT_ID, arrange_event, event_action, notification, schedule_body, stored_event, use
+from tests.test_sync import meeting_on_event, settle, the_meeting
 
 CALENDAR = ALICE.email
 KEY = f"{CALENDAR}/{EVENT_ID}"
@@ -35,6 +43,7 @@ LIST_PATH = f"/calendar/v3/calendars/{CALENDAR}/events"
 BUSY = "Google is busy right now"
 LIMIT = "A Google usage limit was reached"
 PERMISSION = "The add-on lacks a permission"
+INVOKER = "addon-tasks@test-project.iam.gserviceaccount.com"
 
 
 @pytest.fixture
@@ -311,3 +320,185 @@ def test_a_daily_limit_while_adding_says_so_and_keeps_nothing(
     assert LIMIT in text and "try again in a few hours" in text and "deleted again" in text
     assert zoom.meetings == {}
     assert len([r for r in google.requests_to(EVENT_PATH) if r.method == "PATCH"]) == 1
+
+
+# Background sync --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def background(app: Flask, google: FakeGoogle, services: Services, tmp_path: Path) -> Iterator[Services]:
+    """Background sync as an admin sets it up (tests/test_sync.py): delegation, and the app where Calendar pushes."""
+    key_file = google.service_account_key_file(tmp_path)
+    google.state.delegation_users = {ALICE.email}
+    services.offline = OfflineAccess(str(key_file))
+    services.settings = dataclasses.replace(services.settings, sync_delete_grace_seconds=0)
+    server = WsgiServer(app)
+    server.start()
+    google.push_target = f"http://127.0.0.1:{server.server_port}"
+    yield services
+    server.stop()
+
+
+def sync_record(services: Services) -> CalendarSync:
+    record = services.store.get(CalendarSync, CalendarSync.id_for(ALICE.sub, CALENDAR))
+    assert record is not None
+    return record
+
+
+def lists(google: FakeGoogle) -> int:
+    """How often the calendar's changes were read."""
+    return len([r for r in google.requests_to(LIST_PATH) if r.method == "GET" and r.path == LIST_PATH])
+
+
+def backoff_over(services: Services) -> None:
+    """The backoff ends (as it does with time)."""
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    services.store.put(dataclasses.replace(sync_record(services), quota_backoff_until=past))
+
+
+def test_a_quota_answer_in_background_keeps_the_calendars_place_and_signals_meanwhile_cost_no_calls(
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    background: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    quota_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    services = background
+    services.syncer.quota_backoff_seconds = 3600.0
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    before = sync_record(services)
+    google.fail(LIST_PATH, 403, body=quota_error(), method="GET")
+
+    google.edit_event(CALENDAR, EVENT_ID, {"summary": "Renamed while Google was busy"})
+    settle(google, services)
+
+    record = sync_record(services)
+    assert record.sync_token == before.sync_token  # its place is kept
+    assert record.suspended is None  # a slow-down is not a refusal
+    assert record.quota_strikes == 1 and record.backing_off()
+    assert the_meeting("zoom", zoom, webex).data["topic"] == "Quarterly review"
+    assert [(line["method"], line["mode"], line["retrying"]) for line in quota_lines()] == [
+        ("calendar.events.list", "background", False)
+    ]
+    read = lists(google)
+
+    (channel,) = [c for c in google.channels_of(CALENDAR) if c.live]
+    assert [google.deliver(channel.channel_id) for _ in range(3)] == [200] * 3
+    settle(google, services)
+    assert services.syncer.reconcile_all(deadline=float("inf")) == 0
+
+    assert lists(google) == read  # Calendar was not asked again while the calendar backs off
+
+    backoff_over(services)
+    assert services.syncer.reconcile_all(deadline=float("inf")) == 1
+
+    assert the_meeting("zoom", zoom, webex).data["topic"] == "Renamed while Google was busy"
+    record = sync_record(services)
+    assert record.sync_token != before.sync_token and record.suspended is None
+    assert (record.quota_strikes, record.quota_backoff_until) == (0, None)
+    assert len(quota_lines()) == 1
+
+
+def test_the_change_is_applied_by_a_sync_waiting_for_the_end_of_the_backoff(
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    background: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    quota_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    services = background
+    services.syncer.quota_backoff_seconds = 0.05
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    google.fail(LIST_PATH, 429, body=quota_error(429), method="GET")
+
+    google.edit_event(CALENDAR, EVENT_ID, {"summary": "Applied after the backoff"})
+    settle(google, services)
+    assert services.tasks.wait_idle(20, delayed=True)
+    settle(google, services)
+
+    assert the_meeting("zoom", zoom, webex).data["topic"] == "Applied after the backoff"
+    record = sync_record(services)
+    assert (record.quota_strikes, record.quota_backoff_until, record.suspended) == (0, None, None)
+    assert [(line["status"], line["reason"]) for line in quota_lines()] == [(429, "rateLimitExceeded")]
+
+
+def test_repeated_quota_answers_make_the_backoff_grow_and_a_sync_that_gets_through_resets_it(
+    caller: GoogleCaller, google: FakeGoogle, background: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    services = background
+    services.syncer.quota_backoff_seconds = 600.0
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    sync_id = CalendarSync.id_for(ALICE.sub, CALENDAR)
+    google.fail(LIST_PATH, 403, times=2, body=quota_error(403, "userRateLimitExceeded"), method="GET")
+
+    report = services.syncer.sync(sync_id)
+    first_done = datetime.now(UTC)
+    first = sync_record(services)
+    backoff_over(services)
+    second_started = datetime.now(UTC)
+    services.syncer.sync(sync_id)
+    second = sync_record(services)
+
+    assert report is not None and report.outcome == "backing off (userRateLimitExceeded)"
+    assert first.quota_strikes == 1 and first.quota_backoff_until is not None
+    assert first.quota_backoff_until <= first_done + timedelta(seconds=600)
+    assert second.quota_strikes == 2 and second.quota_backoff_until is not None
+    assert second.quota_backoff_until >= second_started + timedelta(seconds=600)
+    assert second.suspended is None
+
+    backoff_over(services)
+    services.syncer.sync(sync_id)
+
+    record = sync_record(services)
+    assert (record.quota_strikes, record.quota_backoff_until) == (0, None)
+
+
+def test_a_daily_limit_in_background_waits_hours_and_suspends_nothing(
+    caller: GoogleCaller, google: FakeGoogle, background: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    services = background
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    google.fail(LIST_PATH, 403, body=quota_error(403, "dailyLimitExceeded"), method="GET")
+    started = datetime.now(UTC)
+
+    services.syncer.sync(CalendarSync.id_for(ALICE.sub, CALENDAR))
+
+    record = sync_record(services)
+    assert record.suspended is None
+    assert record.quota_backoff_until is not None
+    assert record.quota_backoff_until >= started + timedelta(minutes=30)
+    (home,) = trigger_cards(caller.post("/calendar/home", caller.event("CALENDAR")).get_json())
+    assert "Paused" not in card_text(home)
+
+
+def test_with_cloud_tasks_the_sync_after_a_backoff_is_a_task_for_its_end(
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    background: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    services = background
+    monkeypatch.setenv("GCE_METADATA_HOST", google.url.removeprefix("http://"))
+    settings = dataclasses.replace(services.settings, cron_service_account=INVOKER)
+    services.settings = settings
+    queue = "projects/test-project/locations/europe-west6/queues/calendar-sync"
+    services.cloud_tasks = CloudTasks(
+        queue, settings.base_url, INVOKER, RuntimeIdentity(), settings.google_api_endpoint, window_seconds=1.0
+    )
+    services.syncer.quota_backoff_seconds = 1.0
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    queued = len(google.state.cloud_tasks)
+    google.fail(LIST_PATH, 403, body=quota_error(), method="GET")
+
+    google.edit_event(CALENDAR, EVENT_ID, {"summary": "Through a task after the backoff"})
+    settle(google, services)
+
+    assert the_meeting("zoom", zoom, webex).data["topic"] == "Through a task after the backoff"
+    assert len(google.state.cloud_tasks) - queued == 2  # the notification's task, and the one after the backoff
+    assert all(d.status == 200 for d in google.state.task_dispatches)
+    record = sync_record(services)
+    assert (record.quota_strikes, record.suspended) == (0, None)

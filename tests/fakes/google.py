@@ -363,8 +363,9 @@ class FakeGoogle(ServedFake):
         """Wait until notifications of changes made through the API, and queued tasks, have been answered."""
         deadline = time.monotonic() + timeout
         settled = self._outbox.settle(timeout)
-        for thread in list(self._task_threads):
-            thread.join(max(0.0, deadline - time.monotonic()))
+        # A task may queue another (a sync that backs off queues the one after): wait for those too.
+        while (alive := [t for t in self._task_threads if t.is_alive()]) and time.monotonic() < deadline:
+            alive[0].join(max(0.0, deadline - time.monotonic()))
         return settled and not any(thread.is_alive() for thread in self._task_threads)
 
     # Domain-wide delegation ------------------------------------------------------------------
