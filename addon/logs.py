@@ -55,6 +55,11 @@ class JsonFormatter(logging.Formatter):
                 entry["user"] = g.user_hash
         if isinstance(getattr(record, "audit", None), dict):
             entry["audit"] = {name: scrub(str(value)) for name, value in record.audit.items()}
+        if isinstance(getattr(record, "google_quota", None), dict):
+            # Counted by a log-based metric (README): the values keep their types.
+            entry["googleQuota"] = {
+                name: scrub(value) if isinstance(value, str) else value for name, value in record.google_quota.items()
+            }
         if record.exc_info:
             entry["exception"] = scrub(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)

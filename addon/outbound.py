@@ -20,13 +20,30 @@ def pause_before_retry(
     attempt: int, retries: int, deadline: float, timeout_seconds: float, at_least: float = 0.0
 ) -> bool:
     """Sleep before attempt `attempt + 1`; False when no attempt, or no time for a whole one, is left."""
-    if attempt >= retries:
-        return False
-    delay = max(at_least, 0.2 * 2**attempt * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
-    if time.monotonic() + delay + timeout_seconds > deadline:
+    delay = retry_delay(attempt, retries, deadline, timeout_seconds, at_least=at_least)
+    if delay is None:
         return False
     time.sleep(delay)
     return True
+
+
+def retry_delay(
+    attempt: int, retries: int, deadline: float, timeout_seconds: float, *, at_least: float = 0.0, base: float = 0.2
+) -> float | None:
+    """How long to wait before attempt `attempt + 1`; None when no attempt, or no time for a whole one, is left."""
+    if attempt >= retries:
+        return None
+    delay = max(at_least, base * 2**attempt * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
+    if time.monotonic() + delay + timeout_seconds > deadline:
+        return None
+    return delay
+
+
+def backoff_seconds(attempt: int, base: float, cap: float) -> float:
+    """The wait after the `attempt`-th repeat (from 0): doubling from `base` up to `cap`, its second half jitter,
+    so waits spread out yet never shrink from one repeat to the next."""
+    span = min(cap, base * 2**attempt)
+    return span / 2 + random.random() * span / 2  # noqa: S311 - jitter, not a secret
 
 
 class PerThread(Generic[P]):

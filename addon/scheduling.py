@@ -13,7 +13,14 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from addon.google.calendar import CalendarEvent, insert_event, patch_event, read_event
-from addon.google.client import GoogleApiError, GoogleConflict, GoogleNotFound, GoogleRejected, GoogleUnavailable
+from addon.google.client import (
+    GoogleApiError,
+    GoogleConflict,
+    GoogleNotFound,
+    GoogleQuota,
+    GoogleRejected,
+    GoogleUnavailable,
+)
 from addon.join_details import MEETING_PROPERTY, cleared_fields, conference_kept, event_fields
 from addon.meetings.catalog import display_name
 from addon.meetings.model import (
@@ -60,6 +67,15 @@ class StillWorking(SchedulingError):
 
 class CalendarNotUpdated(SchedulingError):
     """The meeting could not be written to Calendar; nothing was left behind, or the link says what was."""
+
+
+class CalendarBusy(Exception):
+    """Google asked us to slow down while writing to Calendar; `outcome` says what became of the meeting."""
+
+    def __init__(self, outcome: Text, quota: GoogleQuota) -> None:
+        super().__init__(str(outcome))
+        self.outcome = outcome
+        self.quota = quota
 
 
 @dataclass(frozen=True)
@@ -256,6 +272,8 @@ class Scheduler:
 
         try:
             written = self._with_conference_fallback(meeting, self._details_writer(meeting, event, key, "all"))
+        except GoogleQuota as error:
+            raise CalendarBusy(Text("The meeting was updated, but Google Calendar could not be."), error) from error
         except GoogleApiError as error:
             raise CalendarNotUpdated(
                 Text("The meeting was updated, but Google Calendar could not be. Try Update meeting again.")
@@ -273,6 +291,8 @@ class Scheduler:
             written = patch_event(
                 self.services.google, self.actor.google_token, calendar_id, event.event_id, fields, "all"
             )
+        except GoogleQuota as error:
+            raise CalendarBusy(Text("Google Calendar could not be changed, so the meeting was kept."), error) from error
         except GoogleApiError as error:
             raise CalendarNotUpdated(Text("Google Calendar could not be changed, so the meeting was kept.")) from error
         if link.meeting_id:
@@ -482,8 +502,10 @@ class Scheduler:
         """Write the join details; never leave a meeting on the service that no event and no link records."""
         try:
             return self._with_conference_fallback(meeting, write)
-        except GoogleUnavailable as error:
-            # The write may have landed with its answer lost: look before undoing anything.
+        except (GoogleUnavailable, GoogleQuota) as error:
+            # The write may have landed with its answer lost (after a quota answer: an earlier try of it),
+            # so look before undoing anything.
+            busy = error if isinstance(error, GoogleQuota) else None
             try:
                 event = confirm()
             except GoogleApiError:
@@ -495,10 +517,20 @@ class Scheduler:
                 return event
             if landed_unknown:
                 self._release(key, mark)  # the link keeps the meeting for the retry
+                if busy is not None:
+                    kept = Text("The meeting is kept for your next try, but the event does not show it yet.")
+                    raise CalendarBusy(kept, busy) from error
                 raise CalendarNotUpdated(
                     Text("Google Calendar is not answering. The meeting is kept; try again in a minute.")
                 ) from error
-            self._undo(key, mark, meeting)
+            undone = self._undo(key, mark, meeting)
+            if busy is not None:
+                said = (
+                    Text("The meeting could not be added to the event, so it was deleted again.")
+                    if undone
+                    else Text("The meeting is kept for your next try, but the event does not show it yet.")
+                )
+                raise CalendarBusy(said, busy) from error
             raise CalendarNotUpdated(
                 Text("The meeting could not be added to Google Calendar, so it was not kept. Try again.")
             ) from error
@@ -534,17 +566,20 @@ class Scheduler:
                 return event
         return write(False)
 
-    def _undo(self, key: str, mark: str, meeting: Meeting) -> None:
-        """No orphans: delete the meeting again; if even that fails, keep the link so a retry reuses it."""
+    def _undo(self, key: str, mark: str, meeting: Meeting) -> bool:
+        """No orphans: delete the meeting again; if even that fails, keep the link so a retry reuses it.
+
+        True if the meeting is gone."""
         try:
             self.provider_for(meeting.provider).delete(meeting.meeting_id)
         except MeetingServiceError as error:
             log.warning("could not delete meeting after a Calendar failure: %s", type(error).__name__)
             self._release(key, mark)
             self._audit("delete", key, meeting, "failed; kept for a retry")
-            return
+            return False
         self._audit("delete", key, meeting, "undone after a Calendar failure")
         self.services.store.delete(MeetingLink, key)
+        return True
 
     def _release(self, key: str, mark: str) -> None:
         """Give up this request's claim: forget a link with no meeting, keep one that has a meeting."""

@@ -28,7 +28,14 @@ from addon.google.calendar import (
     stop_channel,
     watch_events,
 )
-from addon.google.client import GoogleApiError, GoogleUnauthorized, GoogleUnavailable
+from addon.google.client import (
+    GoogleApiError,
+    GoogleQuota,
+    GoogleUnauthorized,
+    GoogleUnavailable,
+    GoogleUsageLimitReached,
+    background_calls,
+)
 from addon.join_details import EVENT_PROPERTY, MEETING_PROPERTY
 from addon.meetings.catalog import display_name
 from addon.meetings.model import (
@@ -40,9 +47,11 @@ from addon.meetings.model import (
     NotConnected,
     Provider,
 )
+from addon.outbound import backoff_seconds
 from addon.policy import EffectiveSettings, effective_settings
 from addon.scheduling import (
     Actor,
+    CalendarBusy,
     Scheduler,
     SchedulingError,
     details_taken_off,
@@ -72,6 +81,12 @@ HOOK_PATH = "/hooks/calendar"
 # The calendars of one user that a request looks at (a user schedules on a handful).
 USER_CALENDARS = 20
 RECONCILE_CURSOR = "reconcile"
+# Google asked us to slow down: the calendar is not read again for up to this long, twice as long on each
+# repeat, up to the cap. A daily or usage limit refills over hours, so it waits hours.
+QUOTA_BACKOFF_SECONDS = 30.0
+QUOTA_BACKOFF_CAP_SECONDS = 3600.0
+USAGE_LIMIT_BACKOFF_SECONDS = 3600.0
+USAGE_LIMIT_BACKOFF_CAP_SECONDS = 6 * 3600.0
 
 
 class Suspended(Exception):
@@ -110,6 +125,7 @@ class CalendarSyncer:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.user_sync_interval_seconds = USER_SYNC_INTERVAL_SECONDS
+        self.quota_backoff_seconds = QUOTA_BACKOFF_SECONDS
         self._last_user_sync: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -177,8 +193,8 @@ class CalendarSyncer:
         except Suspended as stop:
             self._suspend(record.sync_id, stop.who)
             return False
-        except TryLater:
-            return False
+        except (TryLater, GoogleQuota, CalendarBusy):
+            return False  # the calendar's next sync reads this change again
         return bool(report.updated or report.occurrences)
 
     def suspensions(self, user_id: str) -> list[CalendarSync]:
@@ -216,12 +232,13 @@ class CalendarSyncer:
             return None  # the holder was told to read once more
         report = SyncReport()
         try:
-            for _ in range(MAX_ROUNDS):
-                report = self._sync_once(record, google_token)
-                fresh, again = self._clear_again(sync_id)
-                if fresh is None or not again:
-                    break
-                record = fresh
+            with background_calls():
+                for _ in range(MAX_ROUNDS):
+                    report = self._sync_once(record, google_token)
+                    fresh, again = self._clear_again(sync_id)
+                    if fresh is None or not again:
+                        break
+                    record = fresh
         finally:
             self._release(sync_id)
         log.info("calendar synced: %s", report.outcome, extra={"sync": dataclasses.asdict(report)})
@@ -234,6 +251,11 @@ class CalendarSyncer:
             return report
         if google_token is None and not self.services.offline.available:
             report.outcome = "waiting for the user's next request"
+            return report
+        if record.quota_backoff_until is not None and record.backing_off():
+            # Signals meanwhile cost no call to Calendar; one sync after the backoff reads what they announced.
+            report.outcome = "backing off (Google asked to slow down)"
+            self._sync_after(record.sync_id, record.quota_backoff_until)
             return report
         try:
             token = google_token or self.services.offline.token_for(record.user_email)
@@ -255,6 +277,12 @@ class CalendarSyncer:
         except GoogleUnauthorized:
             self._suspend(record.sync_id, "google")
             report.outcome = "suspended (google)"
+            return report
+        except (GoogleQuota, CalendarBusy) as error:
+            # Not a refusal: nothing is suspended, and the sync token stays where it was.
+            quota = error.quota if isinstance(error, CalendarBusy) else error
+            self._back_off(record.sync_id, quota)
+            report.outcome = f"backing off ({quota.reason})"
             return report
         except (TryLater, GoogleApiError, MeetingServiceError) as error:
             # The sync token stays where it was, so the next signal reads these changes again.
@@ -417,7 +445,10 @@ class CalendarSyncer:
 
     def sweep_deletions(self, limit: int = 200, now: datetime | None = None) -> int:
         """Delete the meetings whose events stayed deleted through the grace period; returns how many."""
-        now = now or datetime.now(UTC)
+        with background_calls():
+            return self._sweep_deletions(limit, now or datetime.now(UTC))
+
+    def _sweep_deletions(self, limit: int, now: datetime) -> int:
         done = 0
         for pending in self.services.store.with_prefix(PendingDeletion, "", limit=limit):
             if pending.due_at > now:
@@ -446,6 +477,8 @@ class CalendarSyncer:
         try:
             token = self.services.offline.token_for(link.user_email)
             read_event(self.services.google, token, link.calendar_id, link.event_id)
+        except GoogleQuota as error:
+            raise TryLater("Calendar") from error  # no answer yet: the deletion waits for the next sweep
         except GoogleApiError:
             return False
         return True
@@ -464,6 +497,9 @@ class CalendarSyncer:
             channel = watch_events(
                 self.services.google, token, record.calendar_id, channel_id, address, secret, CHANNEL_TTL_SECONDS
             )
+        except GoogleQuota as quota:
+            self._back_off(sync_id, quota)  # a later sync or renewal, after the backoff, opens it
+            return
         except GoogleApiError as error:
             log.warning("Calendar refused a push channel: %s", type(error).__name__)
             return
@@ -497,6 +533,10 @@ class CalendarSyncer:
         """Replace every channel that ends within RENEW_BEFORE (and open missing ones); returns how many."""
         if not self.services.offline.available:
             return 0
+        with background_calls():
+            return self._renew_channels(deadline)
+
+    def _renew_channels(self, deadline: float) -> int:
         renewed = 0
         soon = datetime.now(UTC) + RENEW_BEFORE
         for record in self.all_calendars():
@@ -504,6 +544,8 @@ class CalendarSyncer:
                 break  # the next run (every few hours, days before any channel ends) carries on
             if record.suspended or (record.channel_expires_at is not None and record.channel_expires_at > soon):
                 continue
+            if record.backing_off():
+                continue  # its next sync, after the backoff, opens a channel if it has none
             try:
                 token = self.services.offline.token_for(record.user_email)
             except GoogleUnauthorized:
@@ -531,7 +573,8 @@ class CalendarSyncer:
             if time.monotonic() >= deadline:
                 finished = False
                 break
-            if not record.suspended:
+            # A calendar in backoff has its own sync waiting for the backoff's end (or the next run).
+            if not record.suspended and not record.backing_off():
                 queued = queue is not None and queue.sync_later(record.sync_id)
                 if queued or self.sync(record.sync_id) is not None:
                     synced += 1
@@ -632,9 +675,42 @@ class CalendarSyncer:
                 synced_at=now,
                 suspended=None if lifted else current.suspended,
                 suspended_at=None if lifted else current.suspended_at,
+                quota_backoff_until=None,
+                quota_strikes=0,
             )
 
         self.services.store.update(CalendarSync, sync_id, save)
+
+    def _back_off(self, sync_id: str, quota: GoogleQuota) -> None:
+        """Google asked us to slow down: leave the calendar alone for a while, longer on each repeat."""
+        now = datetime.now(UTC)
+        if isinstance(quota, GoogleUsageLimitReached):
+            base, cap = USAGE_LIMIT_BACKOFF_SECONDS, USAGE_LIMIT_BACKOFF_CAP_SECONDS
+        else:
+            base, cap = self.quota_backoff_seconds, QUOTA_BACKOFF_CAP_SECONDS
+
+        def back_off(current: CalendarSync | None) -> CalendarSync | None:
+            if current is None:
+                return None
+            strikes = current.quota_strikes + 1
+            wait = max(quota.retry_after or 0.0, backoff_seconds(strikes - 1, base, cap))
+            until = now + timedelta(seconds=wait)
+            return dataclasses.replace(current, quota_strikes=strikes, quota_backoff_until=until)
+
+        record = self.services.store.update(CalendarSync, sync_id, back_off)
+        if record is not None and record.quota_backoff_until is not None:
+            log.info("calendar sync backs off after %d quota answers in a row", record.quota_strikes)
+            self._sync_after(sync_id, record.quota_backoff_until)
+
+    def _sync_after(self, sync_id: str, when: datetime) -> None:
+        """One sync once the backoff ends, for the changes signalled meanwhile; the reconcile is the backstop."""
+        if not self.services.offline.available:
+            return  # only the user's next request can read the calendar, and it checks the backoff too
+        queue = self.services.cloud_tasks
+        if queue is not None and queue.sync_later(sync_id, not_before=when):
+            return
+        delay = (when - datetime.now(UTC)).total_seconds()
+        self.services.tasks.submit_later("sync:" + sync_id, delay, lambda: self.sync(sync_id))
 
     def _suspend(self, sync_id: str, who: str) -> None:
         log.warning("calendar sync suspended: %s refused access", who)

@@ -37,7 +37,9 @@ class LocalTasks:
         self._work: dict[str, Callable[[], None]] = {}
         self._running: set[str] = set()
         self._again: set[str] = set()
-        self._idle = threading.Condition()
+        # Work waiting for its time (submit_later); lost with the process, like the queue.
+        self._later: dict[str, threading.Timer] = {}
+        self._idle = threading.Condition()  # on an RLock: a timer submits while holding it
         self._threads = [threading.Thread(target=self._serve, name=f"tasks-{i}", daemon=True) for i in range(workers)]
         for thread in self._threads:
             thread.start()
@@ -53,16 +55,41 @@ class LocalTasks:
             self._work[key] = work
         self._queue.put(key)
 
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until nothing is queued or running (tests, shutdown); False if that took longer than `timeout`."""
+    def submit_later(self, key: str, delay_seconds: float, work: Callable[[], None]) -> None:
+        """Submit `work` under `key` after `delay_seconds`; a key already waiting keeps its time."""
+
+        def due() -> None:
+            with self._idle:
+                if self._later.pop(key, None) is None:
+                    return  # closed meanwhile
+                # Queued before the timer is seen gone, so wait_idle never finds a gap between the two.
+                self.submit(key, work)
+                self._idle.notify_all()
+
         with self._idle:
-            return self._idle.wait_for(lambda: not self._work and not self._running, timeout)
+            if key in self._later:
+                return
+            timer = threading.Timer(max(0.0, delay_seconds), due)
+            timer.daemon = True
+            self._later[key] = timer
+        timer.start()
+
+    def wait_idle(self, timeout: float, *, delayed: bool = False) -> bool:
+        """Wait until nothing is queued or running (with `delayed`, nor waiting for its time) (tests, shutdown);
+        False if that took longer than `timeout`."""
+        with self._idle:
+            return self._idle.wait_for(
+                lambda: not self._work and not self._running and not (delayed and self._later), timeout
+            )
 
     def close(self, timeout: float = 10.0) -> None:
-        """Finish what is running (the store closes after this), drop what is still queued."""
+        """Finish what is running (the store closes after this), drop what is still queued or waiting."""
         with self._idle:
             self._work.clear()
             self._again.clear()
+            for timer in self._later.values():
+                timer.cancel()
+            self._later.clear()
         for _ in self._threads:
             self._queue.put(None)
         for thread in self._threads:
@@ -113,11 +140,13 @@ class CloudTasks:
         self.tasks_url = f"{api_endpoint or CLOUD_TASKS_URL}/v2/{queue}/tasks"
         self.window_seconds = window_seconds
 
-    def sync_later(self, sync_id: str) -> bool:
-        """Queue a sync of the calendar; False if Cloud Tasks did not take it (run it here instead)."""
+    def sync_later(self, sync_id: str, not_before: datetime | None = None) -> bool:
+        """Queue a sync of the calendar (run no earlier than `not_before`, if given); False if Cloud Tasks did
+        not take it (run it here instead)."""
         url = f"{self.base_url}/tasks/sync?{urlencode({'calendar': sync_id})}"
         # A burst of notifications becomes one task per window: named by the window, run when it closes.
-        window = math.floor(time.time() / self.window_seconds) + 1
+        when = not_before.timestamp() if not_before is not None else time.time()
+        window = math.floor(when / self.window_seconds) + 1
         digest = hashlib.sha256(sync_id.encode()).hexdigest()[:32]
         run_at = datetime.fromtimestamp(window * self.window_seconds, UTC)
         task = {

@@ -59,6 +59,23 @@ def google_unavailable(tr: Translator, request_id: str | None = None) -> Json:
     )
 
 
+def google_busy(tr: Translator, request_id: str | None = None, outcome: str | None = None) -> Json:
+    """Google asked us to slow down (a rate limit); `outcome` says what became of the user's change, if any."""
+    said = outcome or tr("Nothing was changed.")
+    advice = tr("Google asked the add-on to slow down; try again in a moment.")
+    return problem_card(tr, tr("Google is busy right now"), f"{said} {advice}", request_id)
+
+
+def google_limit_reached(tr: Translator, request_id: str | None = None, outcome: str | None = None) -> Json:
+    """A Google daily or usage limit is used up; it refills over hours."""
+    said = outcome or tr("Nothing was changed.")
+    advice = tr(
+        "Google refuses the add-on's requests until the limit refills; try again in a few hours. "
+        "If this keeps happening, give your administrator the reference below."
+    )
+    return problem_card(tr, tr("A Google usage limit was reached"), f"{said} {advice}", request_id)
+
+
 def permission_missing(tr: Translator, request_id: str | None = None) -> Json:
     return problem_card(
         tr,

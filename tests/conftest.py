@@ -95,6 +95,8 @@ def settings(google: FakeGoogle, zoom: FakeZoom, webex: FakeWebex, tmp_path: Pat
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
     app = create_app(settings)
+    # Google's "slow down" is waited out in milliseconds here, not in seconds.
+    app.extensions["addon"].google.quota_backoff_seconds = 0.01
     yield app
     app.extensions["addon"].close()
 

@@ -205,10 +205,18 @@ class CalendarSync(Record):
     # The newest push channel (older ones overlap it until they expire or are stopped).
     channel_id: str | None = None
     channel_expires_at: datetime | None = None
+    # Google asked us to slow down: no read of this calendar before this time. `quota_strikes` counts the
+    # quota answers in a row (each one doubles the wait); a sync that gets through resets both.
+    quota_backoff_until: datetime | None = None
+    quota_strikes: int = 0
 
     @staticmethod
     def id_for(user_id: str, calendar_id: str) -> str:
         return f"{user_id}/{calendar_id}"
+
+    def backing_off(self, now: datetime | None = None) -> bool:
+        """Whether Google's "slow down" still holds for this calendar."""
+        return self.quota_backoff_until is not None and self.quota_backoff_until > (now or datetime.now(UTC))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from addon.google.calendar import CalendarEvent, read_event
 from addon.google.client import GoogleNotFound
 from addon.meetings.catalog import display_name, keeps_occurrences
 from addon.meetings.model import GrantRevoked, MeetingServiceError, NotConnected
-from addon.scheduling import SchedulingError, event_key, fingerprint
+from addon.scheduling import CalendarBusy, SchedulingError, event_key, fingerprint
 from addon.store import MeetingLink
 from addon.web.context import scheduler, user_settings
 from addon.web.gmail import home
@@ -50,7 +50,7 @@ def auto_add(req: AddonRequest, calendar_id: str, event_id: str) -> None:
     try:
         # Opening an event is not a reason to email its guests; they see the link when it next changes.
         scheduler(req).add_to_event(calendar_id, event_id, send_updates="none")
-    except (SchedulingError, MeetingServiceError) as error:
+    except (SchedulingError, MeetingServiceError, CalendarBusy) as error:
         if isinstance(error, NotConnected | GrantRevoked):
             raise
         log.info("no automatic meeting for this event: %s", type(error).__name__)

@@ -12,7 +12,14 @@ from flask import Response, g, jsonify, request
 
 from addon import scopes
 from addon.events import AddonEvent, BadEvent, parse_event
-from addon.google.client import GoogleApiError, GoogleForbidden, GoogleUnauthorized, GoogleUnavailable
+from addon.google.client import (
+    GoogleApiError,
+    GoogleForbidden,
+    GoogleQuota,
+    GoogleUnauthorized,
+    GoogleUnavailable,
+    GoogleUsageLimitReached,
+)
 from addon.logs import user_hash
 from addon.meetings.catalog import display_name
 from addon.meetings.model import (
@@ -23,7 +30,7 @@ from addon.meetings.model import (
     NotConnected,
     RateLimited,
 )
-from addon.scheduling import SchedulingError
+from addon.scheduling import CalendarBusy, SchedulingError
 from addon.security import (
     CertsUnavailable,
     GoogleUser,
@@ -165,6 +172,9 @@ def google_request(
             except SchedulingError as error:
                 card = problems.problem_card(tr, tr("That did not work"), tr.text(error.message), g.request_id)
                 return jsonify(wrap(card))
+            except CalendarBusy as error:
+                log.warning("Calendar asked to slow down while a meeting was written: %s", error)
+                return jsonify(wrap(_quota_problem(error.quota, tr, tr.text(error.outcome))))
             except GoogleApiError as error:
                 log.warning("Google API call failed: %s %s", type(error).__name__, error)
                 return jsonify(wrap(_problem_for(error, tr)))
@@ -193,11 +203,19 @@ def _user_is_here(found: Services, user: GoogleUser, event: AddonEvent) -> None:
 def _problem_for(error: GoogleApiError, tr: Translator) -> Json:
     if isinstance(error, GoogleUnauthorized):
         return problems.session_expired(tr, g.request_id)
+    if isinstance(error, GoogleQuota):
+        return _quota_problem(error, tr)
     if isinstance(error, GoogleForbidden):
         return problems.permission_missing(tr, g.request_id)
     if isinstance(error, GoogleUnavailable):
         return problems.google_unavailable(tr, g.request_id)
     return problems.unexpected(tr, g.request_id)
+
+
+def _quota_problem(error: GoogleQuota, tr: Translator, outcome: str | None = None) -> Json:
+    if isinstance(error, GoogleUsageLimitReached):
+        return problems.google_limit_reached(tr, g.request_id, outcome)
+    return problems.google_busy(tr, g.request_id, outcome)
 
 
 def _meeting_problem(error: MeetingServiceError, tr: Translator) -> Json:

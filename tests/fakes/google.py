@@ -89,6 +89,7 @@ class Failure:
     method: str | None = None
     # The request takes effect; only its answer is replaced by the failure (a lost answer).
     applied: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -320,9 +321,11 @@ class FakeGoogle(ServedFake):
         body: dict[str, Any] | None = None,
         method: str | None = None,
         applied: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> None:
         """The next `times` requests under `path_prefix` (with `method`, if given) answer `status`."""
-        self.state.failures.setdefault(path_prefix, []).append(Failure(status, times, body, method, applied))
+        failure = Failure(status, times, body, method, applied, dict(headers or {}))
+        self.state.failures.setdefault(path_prefix, []).append(failure)
 
     def stall(self, path_prefix: str, seconds: float) -> None:
         self.state.delay_seconds[path_prefix] = seconds
@@ -362,8 +365,9 @@ class FakeGoogle(ServedFake):
         """Wait until notifications of changes made through the API, and queued tasks, have been answered."""
         deadline = time.monotonic() + timeout
         settled = self._outbox.settle(timeout)
-        for thread in list(self._task_threads):
-            thread.join(max(0.0, deadline - time.monotonic()))
+        # A task may queue another (a sync that backs off queues the one after): wait for those too.
+        while (alive := [t for t in self._task_threads if t.is_alive()]) and time.monotonic() < deadline:
+            alive[0].join(max(0.0, deadline - time.monotonic()))
         return settled and not any(thread.is_alive() for thread in self._task_threads)
 
     # Domain-wide delegation ------------------------------------------------------------------
@@ -738,7 +742,9 @@ class FakeGoogle(ServedFake):
                     if failure.times <= 0:
                         failures.pop(0)
                     body = failure.body or _error_body(failure.status, "scripted failure", "backendError")
-                    return json_response(body, failure.status), failure.applied
+                    response = json_response(body, failure.status)
+                    response.headers.update(failure.headers)
+                    return response, failure.applied
         return None
 
     def _authorized(self, request: Request) -> Response | None:
@@ -1009,6 +1015,50 @@ def _merge(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 def _error_body(status: int, message: str, reason: str, domain: str | None = None) -> dict[str, Any]:
     detail = {"message": message, "reason": reason, **({"domain": domain} if domain else {})}
     return {"error": {"code": status, "message": message, "errors": [detail]}}
+
+
+# What Gmail and Calendar say when they want a caller to slow down (for `fail`), by reason.
+QUOTA_MESSAGES = {
+    "rateLimitExceeded": "Rate Limit Exceeded",
+    "userRateLimitExceeded": "User Rate Limit Exceeded",
+    "dailyLimitExceeded": "Daily Limit Exceeded",
+    "quotaExceeded": "Calendar usage limits exceeded.",
+}
+QUOTA_SERVICES = {"calendar": "calendar-json.googleapis.com", "gmail": "gmail.googleapis.com"}
+
+
+def quota_error(status: int = 403, reason: str = "rateLimitExceeded", api: str = "calendar") -> dict[str, Any]:
+    """The body of Google's quota answer, for `fail`: a 403 in the classic usageLimits form, or a 429
+    (RESOURCE_EXHAUSTED) in the newer one, whose ErrorInfo detail says RATE_LIMIT_EXCEEDED."""
+    if status == 429:
+        service = QUOTA_SERVICES[api]
+        message = (
+            f"Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' of service "
+            f"'{service}' for consumer 'project_number:123456789'."
+        )
+        info = {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "RATE_LIMIT_EXCEEDED",
+            "domain": "googleapis.com",
+            "metadata": {
+                "service": service,
+                "quota_limit": "defaultPerMinutePerUser",
+                "consumer": "projects/123456789",
+            },
+        }
+        detail = {"message": message, "domain": "global", "reason": reason}
+        return {
+            "error": {
+                "code": 429,
+                "message": message,
+                "errors": [detail],
+                "status": "RESOURCE_EXHAUSTED",
+                "details": [info],
+            }
+        }
+    message = QUOTA_MESSAGES[reason]
+    detail = {"domain": "usageLimits", "reason": reason, "message": message}
+    return {"error": {"code": status, "message": message, "errors": [detail], "status": "PERMISSION_DENIED"}}
 
 
 def _error(status: int, message: str, reason: str, domain: str | None = None) -> Response:
