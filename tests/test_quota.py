@@ -330,7 +330,7 @@ def background(app: Flask, google: FakeGoogle, services: Services, tmp_path: Pat
     """Background sync as an admin sets it up (tests/test_sync.py): delegation, and the app where Calendar pushes."""
     key_file = google.service_account_key_file(tmp_path)
     google.state.delegation_users = {ALICE.email}
-    services.offline = OfflineAccess(str(key_file))
+    services.offline = OfflineAccess(json.loads(key_file.read_text()))
     services.settings = dataclasses.replace(services.settings, sync_delete_grace_seconds=0)
     server = WsgiServer(app)
     server.start()
