@@ -1,0 +1,64 @@
+"""Each configured meeting service: its token endpoint answers and accepts the add-on's OAuth client."""
+
+from __future__ import annotations
+
+from addon.doctor.context import Check, Doctor, settings_check
+from addon.doctor.report import Result, ok, problem, skip
+from addon.meetings.model import ClientRejected, GrantRevoked, MeetingRejected, ServiceUnavailable
+from addon.meetings.oauth import OAuthApp, Pkce, exchange_code, redirect_uri
+from addon.meetings.webex import webex_oauth_app
+from addon.meetings.zoom import zoom_oauth_app
+from addon.settings import Settings
+
+# No service ever issued this code: refusing it (invalid_grant) proves the client itself was accepted.
+PROBE_CODE = "addon-doctor-not-a-real-code"
+WHERE_CREDENTIALS = {
+    "zoom": "your app's App Credentials at https://marketplace.zoom.us (Manage)",
+    "webex": "your integration at https://developer.webex.com (My Webex Apps)",
+}
+
+
+def _oauth_app(settings: Settings, provider: str) -> OAuthApp | None:
+    if provider == "zoom" and settings.zoom_client_id and settings.zoom_client_secret:
+        return zoom_oauth_app(settings.zoom_oauth_base, settings.zoom_client_id, settings.zoom_client_secret)
+    if provider == "webex" and settings.webex_client_id and settings.webex_client_secret:
+        return webex_oauth_app(settings.webex_api_base, settings.webex_client_id, settings.webex_client_secret)
+    return None
+
+
+def meeting_service_check(provider: str, display_name: str) -> Check:
+    """The check of one account-based service: skipped unless its client ID and secret are set."""
+    prefix = provider.upper()
+
+    @settings_check(display_name)
+    def check_service(doctor: Doctor, settings: Settings) -> Result:
+        app = _oauth_app(settings, provider)
+        if app is None:
+            return skip(
+                display_name, f"{prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET are not set, so it is not offered"
+            )
+        what = f"{display_name} OAuth client {app.client_id}"
+        uri = redirect_uri(settings.base_url, provider)
+        compare = f"redirect URI {uri} must be registered exactly so in {WHERE_CREDENTIALS[provider]}"
+        try:
+            exchange_code(app, PROBE_CODE, Pkce.new(), uri)
+        except ClientRejected as refused:
+            return problem(
+                what,
+                f"{app.token_url} refused the client ID and secret ({refused})",
+                f"copy both from {WHERE_CREDENTIALS[provider]} into {prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET, "
+                f"and register the redirect URI {uri} there",
+            )
+        except ServiceUnavailable as error:
+            return problem(
+                what, f"{app.token_url} did not answer as it should ({error})", "let the app reach it over https"
+            )
+        except (GrantRevoked, MeetingRejected) as refused:
+            return ok(what, f"accepted at {app.token_url} (the made-up code was refused: {refused}); {compare}")
+        return ok(what, f"accepted at {app.token_url}; {compare}")
+
+    return check_service
+
+
+check_zoom = meeting_service_check("zoom", "Zoom")
+check_webex = meeting_service_check("webex", "Webex")
