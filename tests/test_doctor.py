@@ -15,6 +15,7 @@ import pytest
 from addon.__main__ import main
 from addon.deployment import render_deployment
 from addon.doctor import DoctorOptions, run
+from addon.doctor.meetings import PROBE_CODE
 from tests.conftest import BASE_URL, OAUTH_CLIENT_ID, SERVICE_ACCOUNT
 from tests.fakes.google import SERVICE_ACCOUNT_EMAIL as SYNC_ACCOUNT
 from tests.fakes.google import FakeGoogle
@@ -555,13 +556,13 @@ def test_each_meeting_service_accepts_the_client_and_the_redirect_uri_is_printed
     _, lines = doctor(capsys)
 
     assert line(lines, "Zoom") == (
-        f"OK       Zoom OAuth client {zoom.client_id}: accepted at {zoom.oauth_base}/oauth/token (the made-up code "
-        f"was refused: zoom: Invalid authorization code); redirect URI {BASE_URL}/connect/zoom/callback must be "
-        "registered exactly so in your app's App Credentials at https://marketplace.zoom.us (Manage)"
+        f"OK       Zoom OAuth client {zoom.client_id}: accepted at {zoom.oauth_base}/oauth/token (it refused the "
+        f"made-up code: Invalid authorization code {PROBE_CODE}); redirect URI {BASE_URL}/connect/zoom/callback "
+        "must be registered exactly so in your app's App Credentials at https://marketplace.zoom.us (Manage)"
     )
     assert line(lines, "Webex") == (
-        f"OK       Webex OAuth client {webex.client_id}: accepted at {webex.api_base}/access_token (the made-up code "
-        f"was refused: webex: The authorization code is invalid or expired.); redirect URI "
+        f"OK       Webex OAuth client {webex.client_id}: accepted at {webex.api_base}/access_token (it refused the "
+        f"made-up code: The authorization code is invalid or expired.); redirect URI "
         f"{BASE_URL}/connect/webex/callback must be registered exactly so in your integration at "
         "https://developer.webex.com (My Webex Apps)"
     )
@@ -603,6 +604,21 @@ def test_an_unreachable_meeting_service_and_an_unconfigured_one(
     assert "did not answer as it should (zoom: token endpoint did not answer (ConnectionError))" in line(lines, "Zoom")
     assert line(lines, "Webex") == (
         "SKIP     Webex: WEBEX_CLIENT_ID and WEBEX_CLIENT_SECRET are not set, so it is not offered"
+    )
+
+
+def test_an_answer_that_does_not_say_whether_the_client_was_accepted_is_not_called_ok(
+    env: pytest.MonkeyPatch, webex: FakeWebex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    webex.fail("/v1/access_token", 400, body={"error": "unsupported_grant_type", "error_description": "Unsupported."})
+
+    _, lines = doctor(capsys)
+
+    assert line(lines, "Webex") == (
+        f"PROBLEM  Webex OAuth client {webex.client_id}: {webex.api_base}/access_token answered unsupported_grant_type "
+        "(Unsupported.), so doctor cannot tell whether it accepted the client; fix: compare WEBEX_CLIENT_ID, "
+        f"WEBEX_CLIENT_SECRET and the redirect URI {BASE_URL}/connect/webex/callback with your integration at "
+        "https://developer.webex.com (My Webex Apps)"
     )
 
 

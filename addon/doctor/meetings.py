@@ -10,7 +10,8 @@ from addon.meetings.webex import webex_oauth_app
 from addon.meetings.zoom import zoom_oauth_app
 from addon.settings import Settings
 
-# No service ever issued this code: refusing it (invalid_grant) proves the client itself was accepted.
+# No service ever issued this code. A token endpoint checks the client first, so a refused code (GrantRevoked:
+# Webex's invalid_grant, Zoom's invalid_request "Invalid authorization code") means it accepted the client.
 PROBE_CODE = "addon-doctor-not-a-real-code"
 WHERE_CREDENTIALS = {
     "zoom": "your app's App Credentials at https://marketplace.zoom.us (Manage)",
@@ -39,22 +40,30 @@ def meeting_service_check(provider: str, display_name: str) -> Check:
             )
         what = f"{display_name} OAuth client {app.client_id}"
         uri = redirect_uri(settings.base_url, provider)
-        compare = f"redirect URI {uri} must be registered exactly so in {WHERE_CREDENTIALS[provider]}"
+        where = WHERE_CREDENTIALS[provider]
+        compare = f"redirect URI {uri} must be registered exactly so in {where}"
         try:
             exchange_code(app, PROBE_CODE, Pkce.new(), uri)
         except ClientRejected as refused:
             return problem(
                 what,
                 f"{app.token_url} refused the client ID and secret ({refused})",
-                f"copy both from {WHERE_CREDENTIALS[provider]} into {prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET, "
+                f"copy both from {where} into {prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET, "
                 f"and register the redirect URI {uri} there",
             )
         except ServiceUnavailable as error:
             return problem(
                 what, f"{app.token_url} did not answer as it should ({error})", "let the app reach it over https"
             )
-        except (GrantRevoked, MeetingRejected) as refused:
-            return ok(what, f"accepted at {app.token_url} (the made-up code was refused: {refused}); {compare}")
+        except GrantRevoked as refused:
+            return ok(what, f"accepted at {app.token_url} (it refused the made-up code: {refused.message}); {compare}")
+        except MeetingRejected as refused:
+            return problem(
+                what,
+                f"{app.token_url} answered {refused.code or 'an error'} ({refused.message}), "
+                "so doctor cannot tell whether it accepted the client",
+                f"compare {prefix}_CLIENT_ID, {prefix}_CLIENT_SECRET and the redirect URI {uri} with {where}",
+            )
         return ok(what, f"accepted at {app.token_url}; {compare}")
 
     return check_service

@@ -163,3 +163,8 @@ class ClientRejected(ServiceUnavailable):
 
 class MeetingRejected(MeetingServiceError):
     """The service refused the request (4xx); `message` is the service's own explanation."""
+
+    def __init__(self, provider: str, message: str, code: str | None = None) -> None:
+        super().__init__(provider, message)
+        # The OAuth error code, where a token endpoint gave one (e.g. invalid_request).
+        self.code = code
