@@ -468,7 +468,7 @@ def test_keyless_sync_signs_as_the_apps_runtime_identity_where_there_is_one(
 
     assert line(lines, "background sync") == (
         f"OK       background sync as {ALICE}: a token for exactly {SCOPE} (keyless: IAM signs as {SYNC_ACCOUNT} "
-        "for the app's runtime identity), and it reads their calendar"
+        f"for this machine's account {RUNTIME} (metadata server)), and it reads their calendar"
     )
     assert google.state.sign_requests == [(SYNC_ACCOUNT, ALICE)]
 
@@ -482,8 +482,8 @@ def test_keyless_sync_without_the_token_creator_role_names_the_role_and_the_gran
 
     assert code == 1
     assert line(lines, "background sync") == (
-        f"PROBLEM  background sync as {ALICE}: IAM refused to sign as {SYNC_ACCOUNT} for the app's runtime identity "
-        f"({RUNTIME}) (signJwt 403): roles/iam.serviceAccountTokenCreator is missing; "
+        f"PROBLEM  background sync as {ALICE}: IAM refused to sign as {SYNC_ACCOUNT} for this machine's account "
+        f"{RUNTIME} (metadata server) (signJwt 403): roles/iam.serviceAccountTokenCreator is missing; "
         f"fix: gcloud iam service-accounts add-iam-policy-binding {SYNC_ACCOUNT} --member serviceAccount:{RUNTIME} "
         "--role roles/iam.serviceAccountTokenCreator"
     )
@@ -498,7 +498,24 @@ def test_keyless_sync_off_google_cloud_signs_with_the_admins_credentials(
 
     assert line(lines, "background sync") == (
         f"OK       background sync as {ALICE}: a token for exactly {SCOPE} (keyless: IAM signs as {SYNC_ACCOUNT} "
-        "for your application-default credentials), and it reads their calendar"
+        f"for your application-default credentials ({ADMIN})), and it reads their calendar"
+    )
+
+
+def test_keyless_sync_refused_off_google_cloud_says_how_to_test_as_the_app(
+    env: pytest.MonkeyPatch, google: FakeGoogle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keyless(google, env, on_google_cloud=False, token_creator=False)
+
+    _, lines = doctor(capsys, "--test-user", ALICE)
+
+    assert line(lines, "background sync") == (
+        f"PROBLEM  background sync as {ALICE}: IAM refused to sign as {SYNC_ACCOUNT} for your application-default "
+        f"credentials ({ADMIN}) (signJwt 403): roles/iam.serviceAccountTokenCreator is missing; "
+        f"fix: gcloud iam service-accounts add-iam-policy-binding {SYNC_ACCOUNT} "
+        "--member serviceAccount:RUNTIME_ACCOUNT --role roles/iam.serviceAccountTokenCreator (RUNTIME_ACCOUNT: the "
+        "account the app runs as); doctor signed with your own credentials, to sign as the app: "
+        "gcloud auth application-default login --impersonate-service-account RUNTIME_ACCOUNT"
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import google.auth
 import requests
+from google.auth import impersonated_credentials
 from google.auth.credentials import Credentials
 from google.auth.exceptions import DefaultCredentialsError, GoogleAuthError
 from google.auth.transport.requests import Request
@@ -99,6 +100,14 @@ class AdminApi:
         except AdminApiError:
             return None
         return email if isinstance(email, str) and "@" in email else None
+
+    @property
+    def impersonating(self) -> bool:
+        """Whether the credentials act as a service account they impersonate (--impersonate-service-account)."""
+        try:
+            return isinstance(self.credentials(), impersonated_credentials.Credentials)
+        except AdminApiError:
+            return False
 
     def token(self) -> str:
         """A current access token of the admin's (an AccessTokenSource, for keyless signing off Google Cloud)."""

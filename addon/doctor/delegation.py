@@ -26,12 +26,13 @@ SIGNER_ROLE = "roles/iam.serviceAccountTokenCreator"
 
 @dataclass(frozen=True)
 class Signer:
-    """Who asks IAM to sign the assertion: the app's runtime identity, or off Google Cloud the admin."""
+    """Who asks IAM to sign: this machine's account (metadata server), or the admin's own credentials."""
 
     source: AccessTokenSource
     description: str
-    email: str | None
-    on_google_cloud: bool
+    # The account to grant the role to, where doctor signs as a service account; else the app's, unknown here.
+    member: str | None
+    own_credentials: bool
 
 
 @settings_check(WHAT)
@@ -61,6 +62,7 @@ def check_background_sync(doctor: Doctor, settings: Settings) -> Result:
     try:
         token = access.token_for(user)
     except SigningRefused as refused:
+        assert signer is not None  # only keyless signing asks IAM
         return _signing_refused(what, account, refused, signer)
     except DelegationRefused as refused:
         return _delegation_refused(what, account, client_id, refused)
@@ -110,13 +112,19 @@ def _read_calendar(what: str, token: str, settings: Settings, how: str, account:
 
 
 def _signer(doctor: Doctor) -> Signer:
-    """The app's own identity where a metadata server answers (on Google Cloud); else the admin's credentials."""
+    """This machine's service account where a metadata server answers (Google Cloud); else the admin's credentials."""
     runtime = RuntimeIdentity()
     try:
         runtime.token()
     except GoogleUnavailable:
-        return Signer(doctor.admin, "your application-default credentials", doctor.admin.account, False)
-    return Signer(runtime, "the app's runtime identity", _runtime_email(), True)
+        email = doctor.admin.account
+        impersonating = doctor.admin.impersonating
+        if impersonating:
+            return Signer(doctor.admin, f"your credentials impersonating {email}", email, False)
+        return Signer(doctor.admin, f"your application-default credentials{f' ({email})' if email else ''}", None, True)
+    email = _runtime_email()
+    member = email if email and email.endswith(".gserviceaccount.com") else None
+    return Signer(runtime, f"this machine's account{f' {email}' if email else ''} (metadata server)", member, False)
 
 
 def _runtime_email() -> str | None:
@@ -130,7 +138,7 @@ def _runtime_email() -> str | None:
     return email if response.status_code == 200 and "@" in email else None
 
 
-def _signing_refused(what: str, account: str, refused: SigningRefused, signer: Signer | None) -> Result:
+def _signing_refused(what: str, account: str, refused: SigningRefused, signer: Signer) -> Result:
     error = api_error(refused.status or 403, {"error": refused.error})
     if error.disabled_service:
         return problem(
@@ -138,18 +146,18 @@ def _signing_refused(what: str, account: str, refused: SigningRefused, signer: S
             f"the API {error.disabled_service} is not enabled",
             f"gcloud services enable {error.disabled_service} --project {_project_of(account)}",
         )
-    who = f"{signer.description} ({signer.email})" if signer and signer.email else (signer and signer.description)
-    member = signer.email if signer and signer.email else "RUNTIME_ACCOUNT"
+    member = signer.member or "RUNTIME_ACCOUNT"
     fix = (
         f"gcloud iam service-accounts add-iam-policy-binding {account} "
         f"--member serviceAccount:{member} --role {SIGNER_ROLE}"
     )
-    if signer and not signer.on_google_cloud:
+    if signer.own_credentials:
         fix += (
-            "; doctor ran off Google Cloud and signed with your own credentials: to sign as the app, "
-            "gcloud auth application-default login --impersonate-service-account RUNTIME_ACCOUNT"
+            " (RUNTIME_ACCOUNT: the account the app runs as); doctor signed with your own credentials, "
+            "to sign as the app: gcloud auth application-default login --impersonate-service-account RUNTIME_ACCOUNT"
         )
-    cause = f"IAM refused to sign as {account} for {who} (signJwt {refused.status}): {SIGNER_ROLE} is missing"
+    cause = f"IAM refused to sign as {account} for {signer.description} (signJwt {refused.status})"
+    cause += f": {SIGNER_ROLE} is missing"
     return problem(what, cause, fix)
 
 

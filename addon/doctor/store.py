@@ -7,6 +7,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from google.api_core import exceptions as api_exceptions
 from google.auth.exceptions import GoogleAuthError
@@ -167,7 +168,7 @@ def _ttl_command(kinds: list[str], project: str) -> str:
     return f"for kind in {' '.join(kinds)}; do {update.format('$kind')}; done"
 
 
-def _served(index: dict) -> Index:
+def _served(index: dict[str, Any]) -> Index:
     properties = tuple(
         (str(p.get("name")), str(p.get("direction") or "ASCENDING")) for p in index.get("properties") or []
     )
