@@ -5,7 +5,7 @@ from __future__ import annotations
 from addon.doctor.context import Check, Doctor, settings_check
 from addon.doctor.report import Result, ok, problem, skip
 from addon.meetings.model import ClientRejected, GrantRevoked, MeetingRejected, ServiceUnavailable
-from addon.meetings.oauth import OAuthApp, Pkce, exchange_code, redirect_uri
+from addon.meetings.oauth import OAuthApp, Pkce, callback_url, exchange_code
 from addon.meetings.webex import webex_oauth_app
 from addon.meetings.zoom import zoom_oauth_app
 from addon.settings import Settings
@@ -39,7 +39,7 @@ def meeting_service_check(provider: str, display_name: str) -> Check:
                 display_name, f"{prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET are not set, so it is not offered"
             )
         what = f"{display_name} OAuth client {app.client_id}"
-        uri = redirect_uri(settings.base_url, provider)
+        uri = callback_url(settings.base_url, provider)
         where = WHERE_CREDENTIALS[provider]
         compare = f"redirect URI {uri} must be registered exactly so in {where}"
         try:

@@ -58,7 +58,7 @@ class Pkce:
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def redirect_uri(base_url: str, provider: str) -> str:
+def callback_url(base_url: str, provider: str) -> str:
     """Where the service sends the browser back; only ever built from ADDON_BASE_URL."""
     return f"{base_url}/connect/{provider}/callback"
 
