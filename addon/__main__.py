@@ -1,4 +1,4 @@
-"""The command line: `serve` runs the add-on on this machine, `deployment` prints deployment.json for an origin."""
+"""The command line: `serve` runs the add-on here, `deployment` prints deployment.json, `doctor` checks an install."""
 
 from __future__ import annotations
 
@@ -74,7 +74,21 @@ def main(argv: list[str] | None = None) -> int:
         "--lock", help="comma-separated settings users may not change: provider,duration_minutes,webex_site"
     )
 
+    doctor = commands.add_parser(
+        "doctor", help="check this deployment's settings and every service it needs, one line each (README.md)"
+    )
+    doctor.add_argument("--test-user", metavar="EMAIL", help="a user of the domain: mint a delegated token for them")
+    doctor.add_argument("--deployment", metavar="NAME", help="the add-on deployment to compare with what this renders")
+    doctor.add_argument(
+        "--project",
+        metavar="PROJECT_ID",
+        help="the Google Cloud project (default: GOOGLE_CLOUD_PROJECT, else gcloud's)",
+    )
+    doctor.add_argument("--scheduler-location", metavar="REGION", help="the region of the Cloud Scheduler jobs")
+
     args = parser.parse_args(argv)
+    if args.command == "doctor":
+        return _doctor(args)
     if args.command == "deployment":
         return _print_deployment(args)
     if args.command == "serve":
@@ -127,6 +141,18 @@ def _print_deployment(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from addon.doctor import DoctorOptions, run
+
+    options = DoctorOptions(
+        test_user=args.test_user,
+        deployment=args.deployment,
+        project=args.project,
+        scheduler_location=args.scheduler_location,
+    )
+    return run(options, os.environ, sys.stdout)
 
 
 def _policy(args: argparse.Namespace) -> int:

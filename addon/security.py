@@ -60,6 +60,11 @@ class GoogleCerts:
         self._failed_until = float("-inf")
         self.fetches = 0
 
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """The ids of the keys fetched so far."""
+        return tuple(self._keys)
+
     def key(self, kid: str) -> rsa.RSAPublicKey | None:
         """The key for `kid`; refreshes when the cache expired, or for an unknown kid once a minute."""
         now = self._clock()

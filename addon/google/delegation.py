@@ -22,7 +22,7 @@ from google.auth.exceptions import GoogleAuthError, TransportError
 from google.oauth2 import service_account
 
 from addon.google.client import GoogleUnauthorized, GoogleUnavailable
-from addon.google.runtime import RuntimeIdentity, call_json
+from addon.google.runtime import AccessTokenSource, RuntimeIdentity, call_json
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,25 @@ ASSERTION_SECONDS = 3600
 Minted = tuple[str, float]
 
 
+class SigningRefused(GoogleUnauthorized):
+    """IAM would not sign as the sync account for the caller: it lacks roles/iam.serviceAccountTokenCreator there."""
+
+    def __init__(self, message: str, status: int, error: dict) -> None:
+        super().__init__(message, status)
+        # Google's error object ({"code", "message", "status", "details"}), which says why.
+        self.error = error
+
+
+class DelegationRefused(GoogleUnauthorized):
+    """Google's token endpoint would not let the service account act for the user."""
+
+    def __init__(self, message: str, status: int, error: str, description: str) -> None:
+        super().__init__(message, status)
+        # The OAuth error code: unauthorized_client (no delegation for the client ID and scope), invalid_grant, ...
+        self.error = error
+        self.description = description
+
+
 class OfflineAccess:
     """Short-lived Calendar tokens for any user of a domain that delegated access to the service account.
 
@@ -47,7 +66,12 @@ class OfflineAccess:
     """
 
     def __init__(
-        self, key: dict | None, service_account_email: str | None = None, api_endpoint: str | None = None
+        self,
+        key: dict | None,
+        service_account_email: str | None = None,
+        api_endpoint: str | None = None,
+        *,
+        identity: AccessTokenSource | None = None,
     ) -> None:
         self._mint: Callable[[str], Minted] | None = None
         self.client_email: str | None = None
@@ -57,7 +81,7 @@ class OfflineAccess:
             self._mint = KeyFileMinter(keyed).mint
         elif service_account_email:
             self.client_email = service_account_email
-            self._mint = KeylessMinter(service_account_email, api_endpoint).mint
+            self._mint = KeylessMinter(service_account_email, api_endpoint, identity).mint
         self._tokens: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
 
@@ -99,7 +123,13 @@ class KeyFileMinter:
             if isinstance(error, TransportError) or getattr(error, "retryable", False):
                 raise GoogleUnavailable(f"Google's token endpoint failed: {type(error).__name__}") from error
             log.warning("domain-wide delegation refused for a user: %s", type(error).__name__)
-            raise GoogleUnauthorized("the service account may not act for this user", 401) from error
+            answer = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], dict) else {}
+            raise DelegationRefused(
+                "the service account may not act for this user",
+                401,
+                str(answer.get("error") or type(error).__name__),
+                str(answer.get("error_description") or ""),
+            ) from error
         except (OSError, httplib2.HttpLib2Error) as error:
             raise GoogleUnavailable(f"Google's token endpoint did not answer: {type(error).__name__}") from error
         finally:
@@ -112,12 +142,15 @@ class KeyFileMinter:
 class KeylessMinter:
     """Assertions signed by IAM Credentials' signJwt for the app's runtime identity (metadata server)."""
 
-    def __init__(self, service_account_email: str, api_endpoint: str | None) -> None:
+    def __init__(
+        self, service_account_email: str, api_endpoint: str | None, identity: AccessTokenSource | None = None
+    ) -> None:
         self.service_account_email = service_account_email
         # ADDON_GOOGLE_API_ENDPOINT moves every Google API at once, these two included (tests, emulators).
         self.iam_url = api_endpoint or IAM_CREDENTIALS_URL
         self.token_url = f"{api_endpoint}/token" if api_endpoint else GOOGLE_TOKEN_URL
-        self.runtime = RuntimeIdentity()
+        # The app's own identity; `python -m addon doctor` off Google Cloud passes the admin's credentials instead.
+        self.runtime = identity or RuntimeIdentity()
 
     def mint(self, email: str) -> Minted:
         now = int(time.time())
@@ -137,7 +170,10 @@ class KeylessMinter:
                 "the app's own identity may not sign as %s: grant it roles/iam.serviceAccountTokenCreator there",
                 self.service_account_email,
             )
-            raise GoogleUnauthorized("IAM refused to sign the delegation assertion", status)
+            error = signed.get("error")
+            raise SigningRefused(
+                "IAM refused to sign the delegation assertion", status, error if isinstance(error, dict) else {}
+            )
         assertion = signed.get("signedJwt")
         if status != 200 or not isinstance(assertion, str):
             raise GoogleUnavailable(f"IAM signJwt answered {status}", status)
@@ -146,7 +182,12 @@ class KeylessMinter:
         token = answer.get("access_token")
         if status in (400, 401, 403):
             log.warning("domain-wide delegation refused for a user: %s", answer.get("error"))
-            raise GoogleUnauthorized("the service account may not act for this user", status)
+            raise DelegationRefused(
+                "the service account may not act for this user",
+                status,
+                str(answer.get("error") or ""),
+                str(answer.get("error_description") or ""),
+            )
         if status != 200 or not isinstance(token, str):
             raise GoogleUnavailable(f"Google's token endpoint answered {status}", status)
         return token, float(answer.get("expires_in") or ASSERTION_SECONDS)

@@ -10,6 +10,7 @@ import json
 import os
 import threading
 import time
+from typing import Protocol
 
 import httplib2
 from google.auth import credentials, exceptions
@@ -20,6 +21,12 @@ METADATA_HOST = "metadata.google.internal"
 TIMEOUT_SECONDS = 10.0
 # A token is used only while it has this long left.
 SPARE_SECONDS = 300
+
+
+class AccessTokenSource(Protocol):
+    """An identity that hands out a current access token of its own."""
+
+    def token(self) -> str: ...
 
 
 class RuntimeIdentity:

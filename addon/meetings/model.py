@@ -157,5 +157,14 @@ class ServiceUnavailable(MeetingServiceError):
     """The service failed (5xx) or did not answer in time, even after retrying."""
 
 
+class ClientRejected(ServiceUnavailable):
+    """The service refused the add-on's own client ID or secret: an install problem, not the user's."""
+
+
 class MeetingRejected(MeetingServiceError):
     """The service refused the request (4xx); `message` is the service's own explanation."""
+
+    def __init__(self, provider: str, message: str, code: str | None = None) -> None:
+        super().__init__(provider, message)
+        # The OAuth error code, where a token endpoint gave one (e.g. invalid_request).
+        self.code = code

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from addon.meetings.model import GrantRevoked, MeetingRejected, ServiceUnavailable
+from addon.meetings.model import ClientRejected, GrantRevoked, MeetingRejected, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,11 @@ class Pkce:
     def challenge(self) -> str:
         digest = hashlib.sha256(self.verifier.encode("ascii")).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def callback_url(base_url: str, provider: str) -> str:
+    """Where the service sends the browser back; only ever built from ADDON_BASE_URL."""
+    return f"{base_url}/connect/{provider}/callback"
 
 
 def authorization_url(app: OAuthApp, redirect_uri: str, state: str, pkce: Pkce) -> str:
@@ -118,14 +123,18 @@ def _token_request(app: OAuthApp, form: dict[str, str], previous_refresh_token: 
     if response.status_code >= 300 or "access_token" not in body:
         error = str(body.get("error") or "")
         reason = str(body.get("error_description") or body.get("reason") or body.get("message") or error)
-        # Zoom answers a rotated-out or revoked refresh token with invalid_grant ("Invalid Token!").
-        if error == "invalid_grant":
+        # Zoom answers a rotated-out or revoked refresh token with invalid_grant ("Invalid Token!"), and a spent
+        # or unknown sign-in code with invalid_request ("Invalid authorization code ..."): both are dead grants.
+        if error == "invalid_grant" or (error == "invalid_request" and "authorization code" in reason.lower()):
             raise GrantRevoked(app.provider, reason or "the authorization is no longer valid")
         if error == "invalid_client" or response.status_code == 401:
             # Our client id or secret is wrong: an install problem, not the user's, so no grant is revoked.
             log.error("%s refused the add-on's client credentials; check its CLIENT_ID and CLIENT_SECRET", app.provider)
-            raise ServiceUnavailable(app.provider, "the meeting service refused the add-on's own credentials")
-        raise MeetingRejected(app.provider, reason or f"token endpoint answered {response.status_code}")
+            raise ClientRejected(
+                app.provider,
+                f"the meeting service refused the add-on's own credentials ({error or response.status_code})",
+            )
+        raise MeetingRejected(app.provider, reason or f"token endpoint answered {response.status_code}", error or None)
     lifetime = _seconds(body.get("expires_in"), default=3600)
     return TokenSet(
         access_token=str(body["access_token"]),

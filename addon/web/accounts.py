@@ -197,7 +197,7 @@ def _click_sign_in_again(tr: Translator) -> str:
 
 def redirect_uri(found: Services, provider: str) -> str:
     """Only ever built from ADDON_BASE_URL: the service redirects nowhere else."""
-    return f"{found.settings.base_url}/connect/{provider}/callback"
+    return oauth.callback_url(found.settings.base_url, provider)
 
 
 def consume_state(found: Services, state_id: str) -> OAuthState | None:

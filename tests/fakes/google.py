@@ -53,6 +53,7 @@ from tests.fakes.calendar_feed import (
     send,
     tombstone,
 )
+from tests.fakes.google_cloud import FakeGoogleCloud
 from tests.fakes.http_server import ServedFake, json_response
 from tests.fakes.identity import SigningKey, system_claims
 
@@ -195,6 +196,8 @@ class FakeGoogle(ServedFake):
         self._generation = 0
         self._outbox = Outbox(self._send)
         self._task_threads: list[threading.Thread] = []
+        # The admin APIs `python -m addon doctor` reads (tests/fakes/google_cloud.py).
+        self.cloud = FakeGoogleCloud(self.state_identity, lambda: self.state.runtime_identity)
         super().__init__()
 
     @property
@@ -229,6 +232,7 @@ class FakeGoogle(ServedFake):
             self._generation += 1
             self.state = FakeGoogleState()
             self.extra_keys = []
+            self.cloud.reset()
 
     # Arranging -----------------------------------------------------------------------------
 
@@ -413,6 +417,12 @@ class FakeGoogle(ServedFake):
                 self.state.token_creators.setdefault(client_email, set()).add(self.state.runtime_identity)
         return client_email
 
+    def state_identity(self, token: str) -> str | None:
+        """Whom an access token from this fake stands for: the runtime, a delegated user or a service account."""
+        if token in self.state.runtime_tokens:
+            return self.state.runtime_identity
+        return self.state.delegated_tokens.get(token)
+
     def revoke_token(self, token: str) -> None:
         with self._lock:
             self.state.user_tokens.discard(token)
@@ -526,6 +536,9 @@ class FakeGoogle(ServedFake):
 
     def _handle(self, request: Request, path: str) -> Response:
         parts = [unquote(p) for p in path.strip("/").split("/")]
+        answer = self.cloud.handle(request, parts)
+        if answer is not None:
+            return answer
         if parts == ["token"] and request.method == "POST":
             return self._token(request)
         if parts == ["computeMetadata", "v1", "instance", "service-accounts", "default", "token"]:
@@ -805,10 +818,11 @@ class FakeGoogle(ServedFake):
 
     def _sign_jwt(self, request: Request, client_email: str) -> Response:
         """serviceAccounts.signJwt: the payload signed with the account's Google-held key, for a Token Creator."""
-        if _bearer(request) not in self.state.runtime_tokens:
+        caller = self.state_identity(_bearer(request) or "")
+        if caller is None:
             return _error(401, "Request had invalid authentication credentials.", "authError")
         key = self.state.signing_keys.get(client_email)
-        if key is None or self.state.runtime_identity not in self.state.token_creators.get(client_email, set()):
+        if key is None or caller not in self.state.token_creators.get(client_email, set()):
             message = "Permission 'iam.serviceAccounts.signJwt' denied on resource (or it may not exist)."
             return _error(403, message, "forbidden")
         body = request.get_json(silent=True)

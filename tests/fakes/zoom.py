@@ -330,7 +330,8 @@ class FakeZoom(ScriptedFake):
             or auth.username != self.client_id
             or not hmac.compare_digest(str(auth.password), self.client_secret)
         ):
-            return _oauth_error(401, "invalid_client", "Invalid client_id or client_secret")
+            # As Zoom answers (a 400, not a 401): github.com/JubaerHossain/zoom-laravel/issues/3.
+            return _oauth_error(400, "invalid_client", "Invalid client_id or client_secret")
         if request.mimetype != "application/x-www-form-urlencoded":
             return _oauth_error(400, "invalid_request", "Unsupported content type")
         return None
@@ -344,7 +345,8 @@ class FakeZoom(ScriptedFake):
         if grant_type == "authorization_code":
             code = self.state.codes.pop(form.get("code", ""), None)  # single use, even when the exchange fails
             if code is None or time.monotonic() - code.issued_at > CODE_SECONDS:
-                return _oauth_error(400, "invalid_grant", "Invalid authorization code")
+                # Zoom calls a spent or unknown code an invalid request: github.com/Jericho/ZoomNet/issues/36.
+                return _oauth_error(400, "invalid_request", f"Invalid authorization code {form.get('code', '')}")
             if code.redirect_uri != form.get("redirect_uri"):
                 return _oauth_error(400, "invalid_request", "Redirect URI mismatch.")
             if not hmac.compare_digest(_s256(form.get("code_verifier", "")), code.challenge):
