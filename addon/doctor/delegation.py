@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import requests
 
@@ -49,9 +47,10 @@ def check_background_sync(doctor: Doctor, settings: Settings) -> Result:
     what = f"{WHAT} as {user}"
     signer: Signer | None = None
     if settings.sync_credentials:
-        access = OfflineAccess(settings.sync_credentials)
+        key = settings.sync_key_info()
+        access = OfflineAccess(key)
         account = access.client_email or "the key file's account"
-        client_id = _key_file_client_id(settings.sync_credentials)
+        client_id = str(key["client_id"]) if key and key.get("client_id") else None
         how = f"key file for {account}"
     else:
         account = str(settings.sync_service_account)
@@ -181,15 +180,6 @@ def _delegation_refused(what: str, account: str, client_id: str | None, refused:
             "if that is right, check this machine's clock (assertions last an hour)",
         )
     return problem(what, f"Google refused the delegation ({said})")
-
-
-def _key_file_client_id(path: str) -> str | None:
-    try:
-        info = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
-    client_id = info.get("client_id") if isinstance(info, dict) else None
-    return str(client_id) if client_id else None
 
 
 def _project_of(account: str) -> str:
