@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from addon.google.runtime import AccessTokenSource
 from addon.google.secret_manager import SECRET_MANAGER_ENDPOINT, SecretError, SecretReader, looks_like_a_version
 from addon.link_allowlist import checked_prefix
 
@@ -104,8 +105,12 @@ class Settings:
         return info if isinstance(info, dict) else None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read and check the ADDON_* variables; raise SettingsError naming what is wrong."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, secrets_as: AccessTokenSource | None = None
+    ) -> Settings:
+        """Read and check the ADDON_* variables; raise SettingsError naming what is wrong.
+
+        Secrets named by version are read as the runtime's identity, or as `secrets_as` (doctor: the admin)."""
         env = os.environ if environ is None else environ
 
         def get(name: str) -> str | None:
@@ -117,7 +122,7 @@ class Settings:
             raise SettingsError(f"ADDON_ENV must be 'production' or 'development', not {environment!r}")
         development = environment == "development"
         secret_manager_endpoint = (get("ADDON_SECRET_MANAGER_ENDPOINT") or SECRET_MANAGER_ENDPOINT).rstrip("/")
-        vault = _Vault(secret_manager_endpoint, get("GCE_METADATA_HOST"), development=development)
+        vault = _Vault(secret_manager_endpoint, get("GCE_METADATA_HOST"), development=development, identity=secrets_as)
 
         def secret(name: str) -> str | None:
             value = get(name)
@@ -290,10 +295,13 @@ def _check_store(store: str) -> None:
 class _Vault:
     """Turns a setting's value into the secret it names, when it names a Secret Manager version."""
 
-    def __init__(self, endpoint: str, metadata_host: str | None, *, development: bool) -> None:
+    def __init__(
+        self, endpoint: str, metadata_host: str | None, *, development: bool, identity: AccessTokenSource | None
+    ) -> None:
         self.endpoint = endpoint
         self.metadata_host = metadata_host
         self.development = development
+        self.identity = identity
         # Built at the first version name, so plain values never touch Secret Manager.
         self._reader: SecretReader | None = None
 
@@ -303,7 +311,7 @@ class _Vault:
         if self._reader is None:
             # The runtime's token goes there: check the endpoint before anything is sent.
             _check_url("ADDON_SECRET_MANAGER_ENDPOINT", self.endpoint, development=self.development)
-            self._reader = SecretReader(self.endpoint, self.metadata_host)
+            self._reader = SecretReader(self.endpoint, self.metadata_host, self.identity)
         try:
             return self._reader.read(value)
         except SecretError as error:

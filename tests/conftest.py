@@ -13,6 +13,7 @@ from addon import create_app
 from addon.settings import Settings
 from tests.datastore_emulator import datastore_emulator as running_datastore_emulator
 from tests.fakes.google import FakeGoogle, running_fake_google
+from tests.fakes.secret_manager import FakeSecretManager
 from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import GoogleCaller
@@ -40,6 +41,20 @@ def google(fake_google_server: FakeGoogle) -> Iterator[FakeGoogle]:
     """The fake Google, emptied before each test."""
     fake_google_server.reset()
     yield fake_google_server
+
+
+@pytest.fixture(scope="session")
+def secret_manager_server(fake_google_server: FakeGoogle) -> Iterator[FakeSecretManager]:
+    fake = FakeSecretManager(fake_google_server).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def secret_manager(secret_manager_server: FakeSecretManager, google: FakeGoogle) -> FakeSecretManager:
+    """The fake Secret Manager, emptied before each test; it trusts tokens of the (emptied) fake Google."""
+    secret_manager_server.reset()
+    return secret_manager_server
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from tests.conftest import BASE_URL, OAUTH_CLIENT_ID, SERVICE_ACCOUNT
 from tests.fakes.google import SERVICE_ACCOUNT_EMAIL as SYNC_ACCOUNT
 from tests.fakes.google import FakeGoogle
 from tests.fakes.google_cloud import service_disabled
+from tests.fakes.secret_manager import FakeSecretManager, version_name
 from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 
@@ -848,3 +849,24 @@ def test_the_command_as_the_readme_writes_it(env: pytest.MonkeyPatch, google: Fa
     assert line(lines, f"deployment {DEPLOYMENT} scopes") == (
         f"OK       deployment {DEPLOYMENT} scopes: the 7 scopes match"
     )
+
+
+@pytest.mark.parametrize("readable", [True, False])
+def test_secrets_in_secret_manager_are_read_as_the_admin_running_doctor(
+    capsys: pytest.CaptureFixture[str], env: pytest.MonkeyPatch, secret_manager: FakeSecretManager, readable: bool
+) -> None:
+    """The admin's machine has no app identity: doctor reads app.yaml's version names with the admin's own."""
+    secret_manager.create("addon-secret-key", "k" * 48, accessor=readable)
+    secret_manager.state.accessor = ADMIN
+    env.setenv("ADDON_SECRET_KEY", version_name("addon-secret-key"))
+    env.setenv("ADDON_SECRET_MANAGER_ENDPOINT", secret_manager.url)
+
+    code, lines = doctor(capsys)
+
+    settings = line(lines, "settings")
+    if readable:
+        assert settings.startswith("OK ")
+        assert line(lines, "ADDON_SECRET_KEY").startswith("OK ") and "k" * 48 not in "\n".join(lines)
+    else:
+        assert code == 1 and settings.startswith("PROBLEM ")
+        assert "ADDON_SECRET_KEY" in settings and "roles/secretmanager.secretAccessor" in settings

@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,20 +32,6 @@ KEY_A = "key-a-" + "a" * 42
 KEY_B = "key-b-" + "b" * 42
 SECRET_KEY = "addon-secret-key"
 ACCESSOR = "roles/secretmanager.secretAccessor"
-
-
-@pytest.fixture(scope="session")
-def secret_manager_server(fake_google_server: FakeGoogle) -> Iterator[FakeSecretManager]:
-    fake = FakeSecretManager(fake_google_server).start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def secret_manager(secret_manager_server: FakeSecretManager, google: FakeGoogle) -> FakeSecretManager:
-    """The fake Secret Manager, emptied before each test; it trusts tokens of the (emptied) fake Google."""
-    secret_manager_server.reset()
-    return secret_manager_server
 
 
 def production_env(google: FakeGoogle, secret_manager: FakeSecretManager, **settings: str) -> dict[str, str]:

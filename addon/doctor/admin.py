@@ -14,6 +14,7 @@ from google.auth.exceptions import DefaultCredentialsError, GoogleAuthError
 from google.auth.transport.requests import Request
 
 from addon.doctor.report import Result, problem
+from addon.google.client import GoogleUnavailable
 
 # Each API's own host; ADDON_GOOGLE_API_ENDPOINT puts them all on one root (tests).
 API_ROOTS = {
@@ -157,6 +158,19 @@ class AdminApi:
             raise AdminApiError(
                 f"your credentials could not get a token ({type(error).__name__}: {error})", code="UNAUTHENTICATED"
             ) from error
+
+
+class AdminIdentity:
+    """The admin's credentials as an access-token source (reading secrets, signing), failing as Google does."""
+
+    def __init__(self, admin: AdminApi) -> None:
+        self.admin = admin
+
+    def token(self) -> str:
+        try:
+            return self.admin.token()
+        except AdminApiError as error:
+            raise GoogleUnavailable(str(error)) from error
 
 
 def api_error(status: int, body: dict[str, Any]) -> AdminApiError:

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
-from addon.doctor.admin import AdminApi
+from addon.doctor.admin import AdminApi, AdminIdentity
 from addon.doctor.report import Result, skip
 from addon.settings import Settings, SettingsError
 
@@ -39,12 +39,12 @@ class Doctor:
         self.environ = environ
         self.settings: Settings | None = None
         self.settings_error: str | None = None
+        self.admin = AdminApi((environ.get("ADDON_GOOGLE_API_ENDPOINT") or "").strip().rstrip("/") or None)
         try:
-            self.settings = Settings.from_env(environ)
+            # Secrets in Secret Manager are read as the admin running doctor: this machine has no app identity.
+            self.settings = Settings.from_env(environ, secrets_as=AdminIdentity(self.admin))
         except SettingsError as error:
             self.settings_error = str(error)
-        endpoint = self.settings.google_api_endpoint if self.settings else None
-        self.admin = AdminApi(endpoint)
         self._memo: dict[str, Any] = {}
 
     @cached_property

@@ -57,7 +57,7 @@ class RuntimeIdentity:
 class RuntimeCredentials(credentials.Credentials):
     """The runtime identity as google-auth credentials, for Google's client libraries."""
 
-    def __init__(self, identity: RuntimeIdentity) -> None:
+    def __init__(self, identity: AccessTokenSource) -> None:
         super().__init__()
         self._identity = identity
 

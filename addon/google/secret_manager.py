@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from addon.google.runtime import RuntimeCredentials, RuntimeIdentity
+from addon.google.runtime import AccessTokenSource, RuntimeCredentials, RuntimeIdentity
 
 if TYPE_CHECKING:
     from google.cloud.secretmanager import SecretManagerServiceClient
@@ -35,9 +35,15 @@ def looks_like_a_version(value: str) -> bool:
 class SecretReader:
     """Reads secret versions over Secret Manager's REST API; the client is built at the first read."""
 
-    def __init__(self, endpoint: str = SECRET_MANAGER_ENDPOINT, metadata_host: str | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: str = SECRET_MANAGER_ENDPOINT,
+        metadata_host: str | None = None,
+        identity: AccessTokenSource | None = None,
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
-        self._identity = RuntimeIdentity(metadata_host)
+        # The app's runtime identity; `doctor` on an admin's machine reads as the admin instead.
+        self._identity = identity or RuntimeIdentity(metadata_host)
         self._client: SecretManagerServiceClient | None = None
 
     def read(self, name: str) -> str:

@@ -128,7 +128,8 @@ class FakeSecretManager(ServedFake):
         match = ACCESS_PATH.fullmatch(request.path)
         if match is None or request.method != "GET":
             return _error(404, f"Method not found: {request.method} {request.path}")
-        if not self._runtime_token(request):
+        caller = self._caller(request)
+        if caller is None:
             return _error(401, UNAUTHENTICATED)
         project, secret_id, version_id = match.groups()
         asked = f"projects/{project}/secrets/{secret_id}/versions/{version_id}"
@@ -140,7 +141,7 @@ class FakeSecretManager(ServedFake):
             if not SECRET_ID.fullmatch(secret_id) or not VERSION_ID.fullmatch(version_id):
                 return _error(400, f"Invalid resource name: {asked}.")
             granted = self.state.project_accessor or secret_id in self.state.accessible
-            allowed = granted and self.google.state.runtime_identity == self.state.accessor
+            allowed = granted and caller == self.state.accessor
             if project not in (PROJECT, PROJECT_NUMBER) or not allowed:
                 return _error(
                     403,
@@ -166,10 +167,11 @@ class FakeSecretManager(ServedFake):
             }
         )
 
-    def _runtime_token(self, request: Request) -> bool:
-        """A token the fake metadata server handed out, so it acts as the runtime identity."""
+    def _caller(self, request: Request) -> str | None:
+        """Whom the bearer token stands for: the runtime identity (from the fake metadata server), or
+        another identity the fake Google issued a token to (an admin running doctor); None if neither."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        return scheme == "Bearer" and token in self.google.state.runtime_tokens
+        return self.google.state_identity(token) if scheme == "Bearer" else None
 
 
 def version_name(secret_id: str, version: int | str = "latest") -> str:
