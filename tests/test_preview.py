@@ -3,6 +3,7 @@ with requests signed by a key that only development mode trusts."""
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from addon.deployment import load_deployment, trigger_urls
 from addon.devhost.identity import DevIdentity
 from addon.devhost.samples import PREVIEW_OAUTH_TOKEN
 from addon.settings import Settings, SettingsError
-from addon.web.devhost import TRIGGER_PATHS
+from addon.web.devhost import STATIC, TRIGGER_PATHS
 from tests.card_schema import action_cards, card_text, trigger_cards
 from tests.fakes.http_server import WsgiServer
 
@@ -194,6 +195,22 @@ def test_the_preview_opens_every_trigger_deployment_json_names() -> None:
     deployed = {urlsplit(url).path for url in trigger_urls(load_deployment()) if "/actions/" not in url}
 
     assert set(TRIGGER_PATHS.values()) == deployed
+
+
+def test_every_page_module_is_served_as_javascript_whatever_the_machine_s_mime_table_says(
+    preview: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Browsers refuse a module script served as anything else; some MIME tables (Windows' registry) say text/plain.
+    monkeypatch.setattr(mimetypes, "guess_type", lambda *_, **__: ("text/plain", None))
+    modules = sorted(path.relative_to(STATIC).as_posix() for path in STATIC.rglob("*.js"))
+
+    served = {}
+    for name in modules:
+        with preview.get(f"/preview/static/{name}") as answer:
+            served[name] = (answer.status_code, answer.mimetype)
+
+    assert "js/main.js" in modules
+    assert served == {name: (200, "text/javascript") for name in modules}
 
 
 def test_the_preview_refuses_to_call_anything_but_the_add_on(preview: FlaskClient) -> None:

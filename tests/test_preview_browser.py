@@ -15,10 +15,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Route, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Response, Route, expect
 
+from addon.web.devhost import STATIC
 from tests.live_server import CHROMIUM, free_port, launched_chromium, running_gunicorn
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -57,16 +59,26 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser, preview: str) -> Iterator[Page]:
     """The preview page in a fresh browser in Zurich; fails the test on any script or console error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id=ZONE, locale="en-US")
+    context = new_context(browser)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    errors = watch_errors(page)
     page.goto(preview + "/preview")
     expect(page.get_by_role("button", name="Open the add-on")).to_be_visible()
     yield page
     context.close()
     assert not errors, f"the page reported errors: {errors}"
+
+
+def new_context(browser: Browser) -> BrowserContext:
+    return browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id=ZONE, locale="en-US")
+
+
+def watch_errors(page: Page) -> list[str]:
+    """Every script error and console error the page reports from now on (a module that fails to load is either)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    return errors
 
 
 def side_panel(page: Page) -> Locator:
@@ -85,6 +97,55 @@ def screenshot(page: Page, name: str) -> None:
 def settled(page: Page) -> None:
     """Wait until no call to the add-on is running."""
     expect(page.locator(".sidepanel")).to_have_attribute("aria-busy", "false")
+
+
+def test_the_page_loads_every_module_as_javascript_and_starts_without_errors(browser: Browser, preview: str) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    served: dict[str, str] = {}
+
+    def record(response: Response) -> None:
+        if response.url.endswith(".js"):
+            served[urlsplit(response.url).path] = response.headers.get("content-type", "")
+
+    page.on("response", record)
+
+    page.goto(preview + "/preview")
+    expect(page.locator("#user")).to_contain_text("@")  # main.js ran to its end
+    context.close()
+
+    modules = {"/preview/static/" + path.relative_to(STATIC).as_posix() for path in STATIC.rglob("*.js")}
+    assert set(served) == modules, "every module under static/ is one the page imports"
+    assert all(re.match(r"(text|application)/javascript\b", kind) for kind in served.values()), served
+    assert not errors, errors
+
+
+@pytest.mark.parametrize(
+    ("failure", "reported"),
+    [("missing", "status of 404"), ("served as text/plain", "MIME type")],
+)
+def test_a_module_the_browser_cannot_load_is_an_error_that_fails_the_page_tests(
+    browser: Browser, preview: str, failure: str, reported: str
+) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+
+    def broken(route: Route) -> None:
+        if failure == "missing":
+            route.fulfill(status=404, body="not found")
+        else:
+            real = route.fetch()
+            route.fulfill(response=real, headers={**real.headers, "content-type": "text/plain"})
+
+    page.route("**/preview/static/js/time.js", broken)
+    page.goto(preview + "/preview", wait_until="networkidle")
+    started = page.locator("#user").text_content()
+    context.close()
+
+    assert started == "", "no module runs unless everything it imports loads"
+    assert any(reported in error for error in errors), errors
 
 
 def test_scheduling_from_an_email_gives_a_join_link_and_an_event_in_calendar(page: Page) -> None:

@@ -52,7 +52,8 @@ def page() -> Response:
 
 @bp.get("/preview/static/<path:name>")
 def asset(name: str) -> Response:
-    return send_from_directory(STATIC, name)
+    # Browsers run a module script only if it comes as JavaScript, and some machines' MIME tables say otherwise.
+    return send_from_directory(STATIC, name, mimetype="text/javascript" if name.endswith(".js") else None)
 
 
 @bp.get("/preview/api/samples")
