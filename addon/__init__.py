@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from addon.logs import configure_logging
 from addon.services import Services, build_services
 from addon.settings import Settings
+from addon.sync import CalendarSyncer
 
 # Google's event objects are small; anything far larger is not from Google.
 MAX_BODY_BYTES = 1024 * 1024
@@ -22,7 +23,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
     configure_logging()
-    app.extensions["addon"] = services or build_services(settings)
+    bag = services or build_services(settings)
+    app.extensions["addon"] = bag
+    # The one use case that outlives a request: meetings kept in step with their events.
+    app.extensions["sync"] = CalendarSyncer(bag)
     _register_request_ids(app)
     _register_error_handlers(app)
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-from flask import current_app
 
 from addon.crypto import SecretBox
 from addon.google.calendar import CalendarZones
@@ -21,9 +18,6 @@ from addon.security import GoogleCerts
 from addon.settings import Settings
 from addon.store import Store, open_store
 from addon.tasks import CloudTasks, LocalTasks
-
-if TYPE_CHECKING:
-    from addon.sync import CalendarSyncer
 
 
 @dataclass
@@ -45,16 +39,6 @@ class Services:
     tasks: LocalTasks = field(default_factory=LocalTasks)
     # Set with ADDON_TASKS_QUEUE: background syncs go through Cloud Tasks.
     cloud_tasks: CloudTasks | None = None
-    _syncer: CalendarSyncer | None = field(default=None, repr=False)
-
-    @property
-    def syncer(self) -> CalendarSyncer:
-        """Built on first use: the syncer works through these services, so it cannot be one of their inputs."""
-        if self._syncer is None:
-            from addon.sync import CalendarSyncer
-
-            self._syncer = CalendarSyncer(self)
-        return self._syncer
 
     def close(self) -> None:
         self.tasks.close()
@@ -78,11 +62,6 @@ def build_services(settings: Settings) -> Services:
         cloud_tasks=_cloud_tasks(settings),
         offline=OfflineAccess(settings.sync_key_info(), settings.sync_service_account, settings.google_api_endpoint),
     )
-
-
-def services() -> Services:
-    """The services of the app handling the current request."""
-    return current_app.extensions["addon"]
 
 
 def _link_allowlist(settings: Settings) -> LinkAllowlist:

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from addon import create_app
 from addon.settings import Settings
+from addon.sync import CalendarSyncer
 from tests.datastore_emulator import datastore_emulator as running_datastore_emulator
 from tests.fakes.google import FakeGoogle, running_fake_google
 from tests.fakes.secret_manager import FakeSecretManager
@@ -114,6 +115,12 @@ def app(settings: Settings) -> Iterator[Flask]:
     app.extensions["addon"].google.quota_backoff_seconds = 0.01
     yield app
     app.extensions["addon"].close()
+
+
+@pytest.fixture
+def syncer(app: Flask) -> CalendarSyncer:
+    """The app's calendar syncer (what push notifications, the cron tasks and the user's requests drive)."""
+    return app.extensions["sync"]
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from addon.join_details import BLOCK_START
 from addon.logs import JsonFormatter
 from addon.services import Services
 from addon.store import CalendarSync, MeetingLink
+from addon.sync import CalendarSyncer
 from addon.tasks import CloudTasks
 from tests.card_schema import action_cards, card_text, trigger_cards
 from tests.fakes.google import FakeGoogle, quota_error
@@ -363,9 +364,10 @@ def test_a_quota_answer_in_background_keeps_the_calendars_place_and_signals_mean
     zoom: FakeZoom,
     webex: FakeWebex,
     quota_lines: Callable[[], list[dict[str, Any]]],
+    syncer: CalendarSyncer,
 ) -> None:
     services = background
-    services.syncer.quota_backoff_seconds = 3600.0
+    syncer.quota_backoff_seconds = 3600.0
     meeting_on_event(caller, google, services, "zoom", zoom, webex)
     before = sync_record(services)
     google.fail(LIST_PATH, 403, body=quota_error(), method="GET")
@@ -386,12 +388,12 @@ def test_a_quota_answer_in_background_keeps_the_calendars_place_and_signals_mean
     (channel,) = [c for c in google.channels_of(CALENDAR) if c.live]
     assert [google.deliver(channel.channel_id) for _ in range(3)] == [200] * 3
     settle(google, services)
-    assert services.syncer.reconcile_all(deadline=float("inf")) == 0
+    assert syncer.reconcile_all(deadline=float("inf")) == 0
 
     assert lists(google) == read  # Calendar was not asked again while the calendar backs off
 
     backoff_over(services)
-    assert services.syncer.reconcile_all(deadline=float("inf")) == 1
+    assert syncer.reconcile_all(deadline=float("inf")) == 1
 
     assert the_meeting("zoom", zoom, webex).data["topic"] == "Renamed while Google was busy"
     record = sync_record(services)
@@ -407,9 +409,10 @@ def test_the_change_is_applied_by_a_sync_waiting_for_the_end_of_the_backoff(
     zoom: FakeZoom,
     webex: FakeWebex,
     quota_lines: Callable[[], list[dict[str, Any]]],
+    syncer: CalendarSyncer,
 ) -> None:
     services = background
-    services.syncer.quota_backoff_seconds = 0.05
+    syncer.quota_backoff_seconds = 0.05
     meeting_on_event(caller, google, services, "zoom", zoom, webex)
     google.fail(LIST_PATH, 429, body=quota_error(429), method="GET")
 
@@ -425,20 +428,25 @@ def test_the_change_is_applied_by_a_sync_waiting_for_the_end_of_the_backoff(
 
 
 def test_repeated_quota_answers_make_the_backoff_grow_and_a_sync_that_gets_through_resets_it(
-    caller: GoogleCaller, google: FakeGoogle, background: Services, zoom: FakeZoom, webex: FakeWebex
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    background: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    syncer: CalendarSyncer,
 ) -> None:
     services = background
-    services.syncer.quota_backoff_seconds = 600.0
+    syncer.quota_backoff_seconds = 600.0
     meeting_on_event(caller, google, services, "zoom", zoom, webex)
     sync_id = CalendarSync.id_for(ALICE.sub, CALENDAR)
     google.fail(LIST_PATH, 403, times=2, body=quota_error(403, "userRateLimitExceeded"), method="GET")
 
-    report = services.syncer.sync(sync_id)
+    report = syncer.sync(sync_id)
     first_done = datetime.now(UTC)
     first = sync_record(services)
     backoff_over(services)
     second_started = datetime.now(UTC)
-    services.syncer.sync(sync_id)
+    syncer.sync(sync_id)
     second = sync_record(services)
 
     assert report is not None and report.outcome == "backing off (userRateLimitExceeded)"
@@ -449,21 +457,26 @@ def test_repeated_quota_answers_make_the_backoff_grow_and_a_sync_that_gets_throu
     assert second.suspended is None
 
     backoff_over(services)
-    services.syncer.sync(sync_id)
+    syncer.sync(sync_id)
 
     record = sync_record(services)
     assert (record.quota_strikes, record.quota_backoff_until) == (0, None)
 
 
 def test_a_daily_limit_in_background_waits_hours_and_suspends_nothing(
-    caller: GoogleCaller, google: FakeGoogle, background: Services, zoom: FakeZoom, webex: FakeWebex
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    background: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    syncer: CalendarSyncer,
 ) -> None:
     services = background
     meeting_on_event(caller, google, services, "zoom", zoom, webex)
     google.fail(LIST_PATH, 403, body=quota_error(403, "dailyLimitExceeded"), method="GET")
     started = datetime.now(UTC)
 
-    services.syncer.sync(CalendarSync.id_for(ALICE.sub, CALENDAR))
+    syncer.sync(CalendarSync.id_for(ALICE.sub, CALENDAR))
 
     record = sync_record(services)
     assert record.suspended is None
@@ -480,6 +493,7 @@ def test_with_cloud_tasks_the_sync_after_a_backoff_is_a_task_for_its_end(
     zoom: FakeZoom,
     webex: FakeWebex,
     monkeypatch: pytest.MonkeyPatch,
+    syncer: CalendarSyncer,
 ) -> None:
     services = background
     monkeypatch.setenv("GCE_METADATA_HOST", google.url.removeprefix("http://"))
@@ -489,7 +503,7 @@ def test_with_cloud_tasks_the_sync_after_a_backoff_is_a_task_for_its_end(
     services.cloud_tasks = CloudTasks(
         queue, settings.base_url, INVOKER, RuntimeIdentity(), settings.google_api_endpoint, window_seconds=1.0
     )
-    services.syncer.quota_backoff_seconds = 1.0
+    syncer.quota_backoff_seconds = 1.0
     meeting_on_event(caller, google, services, "zoom", zoom, webex)
     queued = len(google.state.cloud_tasks)
     google.fail(LIST_PATH, 403, body=quota_error(), method="GET")

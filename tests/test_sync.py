@@ -23,6 +23,7 @@ from addon.join_details import BLOCK_START, EVENT_PROPERTY, MEETING_PROPERTY
 from addon.services import Services
 from addon.settings import Settings
 from addon.store import AuditRecord, CalendarSync, DomainPolicy, MeetingLink, ProviderGrant
+from addon.sync import CalendarSyncer
 from addon.tasks import CloudTasks
 from tests.card_schema import action_cards, card_text, trigger_cards
 from tests.fakes.google import FakeGoogle
@@ -224,7 +225,13 @@ def test_deleting_the_event_deletes_the_meeting(
 
 
 def test_a_deleted_event_keeps_its_meeting_through_the_grace_period_and_an_undo(
-    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, settings: Settings
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    settings: Settings,
+    syncer: CalendarSyncer,
 ) -> None:
     services.settings = dataclasses.replace(settings, sync_delete_grace_seconds=3600)
     meeting_on_event(caller, google, services, "zoom", zoom, webex)
@@ -237,39 +244,51 @@ def test_a_deleted_event_keeps_its_meeting_through_the_grace_period_and_an_undo(
     google.add_event(CALENDAR, kept)  # Calendar's Undo
     settle(google, services)
     services.settings = dataclasses.replace(settings, sync_delete_grace_seconds=0)
-    services.syncer.sweep_deletions(now=datetime.now(UTC) + timedelta(hours=2))
+    syncer.sweep_deletions(now=datetime.now(UTC) + timedelta(hours=2))
 
     assert len(zoom.meetings) == 1
     assert services.store.get(MeetingLink, KEY) is not None
 
 
 def test_a_deleted_event_loses_its_meeting_when_the_grace_period_ends(
-    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, settings: Settings
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    settings: Settings,
+    syncer: CalendarSyncer,
 ) -> None:
     services.settings = dataclasses.replace(settings, sync_delete_grace_seconds=3600)
     meeting_on_event(caller, google, services, "zoom", zoom, webex)
     google.delete_event(CALENDAR, EVENT_ID)
     settle(google, services)
 
-    assert services.syncer.sweep_deletions() == 0  # still within the grace period
-    assert services.syncer.sweep_deletions(now=datetime.now(UTC) + timedelta(hours=2)) == 1
+    assert syncer.sweep_deletions() == 0  # still within the grace period
+    assert syncer.sweep_deletions(now=datetime.now(UTC) + timedelta(hours=2)) == 1
 
     assert zoom.meetings == {}
     assert services.store.get(MeetingLink, KEY) is None
 
 
 def test_an_event_moved_to_another_calendar_takes_its_meeting_along(
-    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, settings: Settings
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    settings: Settings,
+    syncer: CalendarSyncer,
 ) -> None:
     services.settings = dataclasses.replace(settings, sync_delete_grace_seconds=3600)
     link = meeting_on_event(caller, google, services, "zoom", zoom, webex)
     team = "team-calendar@group.calendar.google.com"
-    services.syncer.track(ALICE.sub, ALICE.email, team, None)
+    syncer.track(ALICE.sub, ALICE.email, team, None)
     settle(google, services)
 
     google.move_event(CALENDAR, EVENT_ID, team)
     settle(google, services)
-    services.syncer.sweep_deletions(now=datetime.now(UTC) + timedelta(hours=2))
+    syncer.sweep_deletions(now=datetime.now(UTC) + timedelta(hours=2))
 
     assert len(zoom.meetings) == 1
     moved = services.store.get(MeetingLink, f"{team}/{EVENT_ID}")
@@ -385,7 +404,12 @@ def occurrence_starts(provider: str, zoom: FakeZoom, webex: FakeWebex) -> set[da
 
 
 def test_a_revoked_meeting_service_grant_pauses_sync_without_deleting_anything_and_reconnecting_catches_up(
-    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    syncer: CalendarSyncer,
 ) -> None:
     meeting_on_event(caller, google, services, "zoom", zoom, webex)
     zoom.revoke_user("alice@corp.example")
@@ -404,7 +428,7 @@ def test_a_revoked_meeting_service_grant_pauses_sync_without_deleting_anything_a
 
     # Alice reconnects; the deletion she made meanwhile now reaches Zoom.
     use(services, "zoom", zoom, webex)
-    services.syncer.resume(ALICE.sub, "zoom")
+    syncer.resume(ALICE.sub, "zoom")
     settle(google, services)
 
     assert zoom.meetings == {}
@@ -472,7 +496,12 @@ def test_an_expired_sync_token_leads_to_a_full_read_that_still_applies_the_chang
 
 
 def test_a_lost_notification_is_made_up_for_by_the_periodic_reconcile(
-    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    syncer: CalendarSyncer,
 ) -> None:
     meeting_on_event(caller, google, services, "zoom", zoom, webex)
     for channel in google.channels_of(CALENDAR):
@@ -482,23 +511,28 @@ def test_a_lost_notification_is_made_up_for_by_the_periodic_reconcile(
     settle(google, services)
     assert the_meeting("zoom", zoom, webex).data["topic"] != "Nobody told the app"
 
-    assert services.syncer.reconcile_all(deadline=float("inf")) == 1
+    assert syncer.reconcile_all(deadline=float("inf")) == 1
 
     assert the_meeting("zoom", zoom, webex).data["topic"] == "Nobody told the app"
 
 
 def test_renewing_opens_a_new_channel_before_the_old_one_ends_and_stops_the_old_one(
-    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    syncer: CalendarSyncer,
 ) -> None:
     meeting_on_event(caller, google, services, "zoom", zoom, webex)
     (old,) = google.channels_of(CALENDAR)
     google.state.max_channel_ttl_seconds = 3600  # Google may cut a channel's life short
 
-    assert services.syncer.renew_channels(deadline=float("inf")) == 0  # a week left: nothing to do
+    assert syncer.renew_channels(deadline=float("inf")) == 0  # a week left: nothing to do
     record = services.store.get(CalendarSync, CalendarSync.id_for(ALICE.sub, CALENDAR))
     assert record is not None
     services.store.put(dataclasses.replace(record, channel_expires_at=datetime.now(UTC) + timedelta(hours=1)))
-    assert services.syncer.renew_channels(deadline=float("inf")) == 1
+    assert syncer.renew_channels(deadline=float("inf")) == 1
 
     channels = google.channels_of(CALENDAR)
     assert [c.live for c in channels if c.channel_id == old.channel_id] == [False]
@@ -531,10 +565,16 @@ def test_saving_the_event_with_the_add_on_open_updates_the_meeting_at_once(
 
 
 def test_without_a_service_account_the_users_next_visit_brings_the_meeting_in_step(
-    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, settings: Settings
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    settings: Settings,
+    syncer: CalendarSyncer,
 ) -> None:
     services.offline = OfflineAccess(None)
-    services.syncer.user_sync_interval_seconds = 0  # else at most once a minute
+    syncer.user_sync_interval_seconds = 0  # else at most once a minute
     use(services, "zoom", zoom, webex)
     arrange_event(google)
     event_action(caller, "/actions/add-meeting")
@@ -590,6 +630,7 @@ def test_keyless_delegation_without_the_token_creator_role_pauses_sync_and_chang
     zoom: FakeZoom,
     webex: FakeWebex,
     monkeypatch: pytest.MonkeyPatch,
+    syncer: CalendarSyncer,
 ) -> None:
     keyless(services, google, monkeypatch, token_creator=False)
     use(services, "zoom", zoom, webex)
@@ -598,7 +639,7 @@ def test_keyless_delegation_without_the_token_creator_role_pauses_sync_and_chang
     settle(google, services)
 
     google.delete_event(CALENDAR, EVENT_ID)
-    services.syncer.submit(CalendarSync.id_for(ALICE.sub, CALENDAR))
+    syncer.submit(CalendarSync.id_for(ALICE.sub, CALENDAR))
     settle(google, services)
 
     assert len(zoom.meetings) == 1
@@ -652,7 +693,9 @@ def test_a_queued_sync_refuses_a_caller_that_is_not_the_task_invoker(
     assert client.post(path, headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
 
-def test_a_reconcile_cut_short_by_its_deadline_goes_on_where_it_stopped(google: FakeGoogle, services: Services) -> None:
+def test_a_reconcile_cut_short_by_its_deadline_goes_on_where_it_stopped(
+    google: FakeGoogle, services: Services, syncer: CalendarSyncer
+) -> None:
     calendars = [f"team-{name}@group.calendar.google.com" for name in ("a", "b", "c")]
     for calendar in calendars:
         sync_id = CalendarSync.id_for(ALICE.sub, calendar)
@@ -661,8 +704,8 @@ def test_a_reconcile_cut_short_by_its_deadline_goes_on_where_it_stopped(google: 
         )
     google.stall("/calendar/v3/calendars/team-a", 0.3)  # the first calendar is slow to list
 
-    first = services.syncer.reconcile_all(deadline=time.monotonic() + 0.1)
-    second = services.syncer.reconcile_all(deadline=float("inf"))
+    first = syncer.reconcile_all(deadline=time.monotonic() + 0.1)
+    second = syncer.reconcile_all(deadline=float("inf"))
 
     def listed(calendar: str) -> int:
         path = f"/calendar/v3/calendars/{calendar}/events"

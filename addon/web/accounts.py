@@ -20,9 +20,10 @@ from addon.meetings import oauth
 from addon.meetings.catalog import display_name
 from addon.meetings.model import GrantRevoked, MeetingServiceError
 from addon.meetings.oauth import Pkce
-from addon.services import Services, services
+from addon.services import Services
 from addon.store import OAuthState, UserSettings
-from addon.web.context import user_settings
+from addon.web.context import effective_settings_for
+from addon.web.current import current_services, current_syncer
 from addon.web.guard import AddonRequest, Notified, google_request
 from addon.web.signin import CONNECT_TICKET, SETTINGS_PATH, USE_PROVIDER_PATH, sign_in_url
 from cards.accounts import ServiceChoice, SettingsForm, settings_card
@@ -50,12 +51,12 @@ WEBEX_SITE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a
 @bp.get("/connect/<provider>/start")
 def connect_start(provider: str) -> Response:
     """Opened from the card's Sign in button: remember who is connecting, then go to the service."""
-    found = services()
+    services = current_services()
     tr = browser_language()
-    if not found.meetings.needs_account(provider):
+    if not services.meetings.needs_account(provider):
         return page(tr, tr("Not available"), tr("This meeting service is not available here. Close this window."), 404)
     try:
-        ticket = found.box.open_ticket(CONNECT_TICKET, request.args.get("ticket", ""))
+        ticket = services.box.open_ticket(CONNECT_TICKET, request.args.get("ticket", ""))
     except TicketError:
         return page(tr, tr("This link has expired"), _click_sign_in_again(tr), 400)
     if ticket.get("provider") != provider or not isinstance(ticket.get("sub"), str):
@@ -65,8 +66,8 @@ def connect_start(provider: str) -> Response:
     browser_secret = secrets.token_urlsafe(24)
     pkce = Pkce.new()
     state_id = secrets.token_urlsafe(24)
-    sealed = found.box.seal(pkce.verifier.encode(), f"oauth-state/{state_id}")
-    found.store.put(
+    sealed = services.box.seal(pkce.verifier.encode(), f"oauth-state/{state_id}")
+    services.store.put(
         OAuthState(
             state_id=state_id,
             user_id=ticket["sub"],
@@ -77,10 +78,12 @@ def connect_start(provider: str) -> Response:
             expires_at=datetime.now(UTC) + STATE_LIFETIME,
         )
     )
-    state = found.box.sign_ticket(
+    state = services.box.sign_ticket(
         STATE_TICKET, {"sid": state_id, "provider": provider}, int(STATE_LIFETIME.total_seconds())
     )
-    target = oauth.authorization_url(found.meetings.oauth_app(provider), redirect_uri(found, provider), state, pkce)
+    target = oauth.authorization_url(
+        services.meetings.oauth_app(provider), redirect_uri(services, provider), state, pkce
+    )
     # Say whose account this connects before leaving, so a link sent by someone else is not followed blindly.
     name = display_name(provider)
     who = str(ticket.get("email") or tr("your Google account"))
@@ -101,7 +104,7 @@ def connect_start(provider: str) -> Response:
         browser_secret,
         max_age=int(STATE_LIFETIME.total_seconds()),
         path="/connect/",
-        secure=not found.settings.development,
+        secure=not services.settings.development,
         httponly=True,
         samesite="Lax",  # sent on the service's top-level redirect back to us
     )
@@ -111,16 +114,16 @@ def connect_start(provider: str) -> Response:
 @bp.get("/connect/<provider>/callback")
 def connect_callback(provider: str) -> Response:
     """Where the service sends the browser back: check the state, trade the code, keep the grant sealed."""
-    found = services()
+    services = current_services()
     tr = browser_language()
     name = display_name(provider)
-    if not found.meetings.needs_account(provider):
+    if not services.meetings.needs_account(provider):
         return page(tr, tr("Not available"), tr("This meeting service is not available here. Close this window."), 404)
     try:
-        claims = found.box.open_ticket(STATE_TICKET, request.args.get("state", ""))
+        claims = services.box.open_ticket(STATE_TICKET, request.args.get("state", ""))
     except TicketError:
         return page(tr, tr("Sign-in expired"), _click_sign_in_again(tr), 400)
-    pending = found.store.get(OAuthState, str(claims.get("sid", "")))
+    pending = services.store.get(OAuthState, str(claims.get("sid", "")))
     cookie = request.cookies.get(BROWSER_COOKIE, "")
     if pending is not None and not hmac.compare_digest(pending.browser_hash or "", _digest(cookie)):
         return page(
@@ -129,7 +132,7 @@ def connect_callback(provider: str) -> Response:
             tr("This sign-in was started in another browser. Close this window and click Sign in on the card again."),
             400,
         )
-    state = consume_state(found, str(claims.get("sid", "")))
+    state = consume_state(services, str(claims.get("sid", "")))
     if state is None or state.provider != provider or claims.get("provider") != provider:
         return page(tr, tr("Sign-in already used"), _click_sign_in_again(tr), 400)
     if request.args.get("error"):
@@ -149,12 +152,12 @@ def connect_callback(provider: str) -> Response:
         )
 
     try:
-        verifier = found.box.open(Sealed(state.key_id, state.sealed_verifier), f"oauth-state/{state.state_id}")
+        verifier = services.box.open(Sealed(state.key_id, state.sealed_verifier), f"oauth-state/{state.state_id}")
     except SealError:
         return page(tr, tr("Sign-in expired"), _click_sign_in_again(tr), 400)
     try:
         tokens = oauth.exchange_code(
-            found.meetings.oauth_app(provider), code, Pkce(verifier.decode()), redirect_uri(found, provider)
+            services.meetings.oauth_app(provider), code, Pkce(verifier.decode()), redirect_uri(services, provider)
         )
     except GrantRevoked:
         return page(
@@ -171,10 +174,10 @@ def connect_callback(provider: str) -> Response:
             tr("Close this window and try again in a few minutes."),
             502,
         )
-    found.meetings.grants.save(state.user_id, provider, tokens)
+    services.meetings.grants.save(state.user_id, provider, tokens)
     # Calendars whose sync stopped on this service's refusal catch up now.
-    found.syncer.resume(state.user_id, provider)
-    choose_provider(found, state.user_id, provider)
+    current_syncer().resume(state.user_id, provider)
+    choose_provider(services, state.user_id, provider)
     done = page(
         tr,
         tr("{service} is connected", service=name),
@@ -195,12 +198,12 @@ def _click_sign_in_again(tr: Translator) -> str:
     return tr("Close this window, then click Sign in on the add-on's card again.")
 
 
-def redirect_uri(found: Services, provider: str) -> str:
+def redirect_uri(services: Services, provider: str) -> str:
     """Only ever built from ADDON_BASE_URL: the service redirects nowhere else."""
-    return oauth.callback_url(found.settings.base_url, provider)
+    return oauth.callback_url(services.settings.base_url, provider)
 
 
-def consume_state(found: Services, state_id: str) -> OAuthState | None:
+def consume_state(services: Services, state_id: str) -> OAuthState | None:
     """The stored state if this request is the first and only one to use it."""
     if not state_id:
         return None
@@ -211,19 +214,19 @@ def consume_state(found: Services, state_id: str) -> OAuthState | None:
             return None
         return dataclasses.replace(state, used_by=mark)
 
-    used = found.store.update(OAuthState, state_id, use)
+    used = services.store.update(OAuthState, state_id, use)
     if used is None or used.used_by != mark:
         return None
-    found.store.delete(OAuthState, state_id)
+    services.store.delete(OAuthState, state_id)
     return used
 
 
-def choose_provider(found: Services, user_id: str, provider: str) -> None:
+def choose_provider(services: Services, user_id: str, provider: str) -> None:
     def choose(current: UserSettings | None) -> UserSettings:
         base = current or UserSettings(user_id=user_id)
         return dataclasses.replace(base, provider=provider, updated_at=datetime.now(UTC))
 
-    found.store.update(UserSettings, user_id, choose)
+    services.store.update(UserSettings, user_id, choose)
 
 
 # CSP: nothing loads; the one inline script (closing the window) is allowed by its nonce.
@@ -274,7 +277,7 @@ def open_settings(req: AddonRequest) -> Json:
 @google_request(IDENTITY, answer="update")
 def save_settings(req: AddonRequest) -> Notified:
     inputs = req.event.common.form_inputs
-    current = user_settings(req)
+    current = effective_settings_for(req)
     provider = inputs["provider"].first if "provider" in inputs else current.provider
     duration_text = inputs["duration_minutes"].first if "duration_minutes" in inputs else str(current.duration_minutes)
     site = inputs["webex_site"].first if "webex_site" in inputs else current.webex_site
@@ -328,7 +331,7 @@ def disconnect(req: AddonRequest) -> Notified:
     if not req.services.meetings.needs_account(provider):
         raise BadEvent("provider must be an account-based meeting service")
     req.services.meetings.grants.disconnect(req.user.sub, provider)
-    if user_settings(req).provider == provider:
+    if effective_settings_for(req).provider == provider:
         choose_provider(req.services, req.user.sub, "jitsi")
         notice = req.tr(
             "Disconnected from {service}. New meetings will use Jitsi Meet.", service=display_name(provider)
@@ -343,13 +346,13 @@ def disconnect(req: AddonRequest) -> Notified:
 def use_provider(req: AddonRequest) -> Notified:
     """From the sign-in card: switch to a service that needs no account, then show the homepage."""
     provider = req.event.common.parameters.get("provider", "")
-    defaults = user_settings(req)
+    defaults = effective_settings_for(req)
     if provider not in defaults.allowed_providers or req.services.meetings.needs_account(provider):
         raise BadEvent("provider must be a service that needs no account and that your domain allows")
     if "provider" in defaults.locked:
         raise BadEvent("your administrator sets the meeting service")
     choose_provider(req.services, req.user.sub, provider)
-    defaults = user_settings(req)
+    defaults = effective_settings_for(req)
     card = home_card(
         req.tr,
         req.event.common.host_app,
@@ -362,7 +365,7 @@ def use_provider(req: AddonRequest) -> Notified:
 
 
 def settings_view(req: AddonRequest) -> Json:
-    defaults = user_settings(req)
+    defaults = effective_settings_for(req)
     meetings = req.services.meetings
     choices = []
     for provider in defaults.allowed_providers:

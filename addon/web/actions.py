@@ -9,10 +9,11 @@ from flask import Blueprint
 
 from addon import scopes
 from addon.events import BadEvent, FormValue
+from addon.google.calendar import CalendarEvent
 from addon.meetings.catalog import display_name
 from addon.scheduling import EmailMeetingRequest, InvalidRequest, Scheduler, SchedulingError
 from addon.web.calendar import event_details, open_event_ids
-from addon.web.context import scheduler
+from addon.web.context import effective_settings_for, scheduler
 from addon.web.gmail import SCHEDULE_PATH, next_half_hour, participants, read_open_message
 from addon.web.guard import AddonRequest, Notified, google_request
 from cards import problems
@@ -50,7 +51,7 @@ def schedule_from_email(req: AddonRequest) -> Json | Notified:
     if start is None:
         # The picker was cleared: the form comes back with a time to start from, and says so.
         return _form_again(req, request, "start", Text("Choose when the meeting starts."))
-    planner = scheduler(req)
+    planner = scheduler(req, effective_settings_for(req))
     try:
         done = planner.schedule_from_email(request)
     except InvalidRequest as error:
@@ -100,9 +101,9 @@ def _form_again(req: AddonRequest, request: EmailMeetingRequest, field: str | No
 @bp.post(ADD_PATH)
 @google_request(scopes.CALENDAR_EVENT, answer="update")
 def add_meeting(req: AddonRequest) -> Notified:
-    def add(planner: Scheduler, calendar_id: str, event_id: str) -> str:
+    def add(planner: Scheduler, calendar_id: str, event_id: str) -> tuple[str, CalendarEvent | None]:
         done = planner.add_to_event(calendar_id, event_id)
-        return req.tr("{service} meeting added to the event", service=display_name(done.link.provider))
+        return req.tr("{service} meeting added to the event", service=display_name(done.link.provider)), done.event
 
     return on_open_event(req, add)
 
@@ -110,9 +111,9 @@ def add_meeting(req: AddonRequest) -> Notified:
 @bp.post(UPDATE_PATH)
 @google_request(scopes.CALENDAR_EVENT, answer="update")
 def update_meeting(req: AddonRequest) -> Notified:
-    def update(planner: Scheduler, calendar_id: str, event_id: str) -> str:
+    def update(planner: Scheduler, calendar_id: str, event_id: str) -> tuple[str, CalendarEvent | None]:
         done = planner.update_meeting(calendar_id, event_id)
-        return req.tr("{service} meeting updated", service=display_name(done.link.provider))
+        return req.tr("{service} meeting updated", service=display_name(done.link.provider)), done.event
 
     return on_open_event(req, update)
 
@@ -120,21 +121,31 @@ def update_meeting(req: AddonRequest) -> Notified:
 @bp.post(REMOVE_PATH)
 @google_request(scopes.CALENDAR_EVENT, answer="update")
 def remove_meeting(req: AddonRequest) -> Notified:
-    def remove(planner: Scheduler, calendar_id: str, event_id: str) -> str:
-        planner.remove_from_event(calendar_id, event_id)
-        return req.tr("Meeting removed from the event and deleted")
+    def remove(planner: Scheduler, calendar_id: str, event_id: str) -> tuple[str, CalendarEvent | None]:
+        written = planner.remove_from_event(calendar_id, event_id)
+        return req.tr("Meeting removed from the event and deleted"), written
 
     return on_open_event(req, remove)
 
 
-def on_open_event(req: AddonRequest, act: Callable[[Scheduler, str, str], str]) -> Notified:
-    """Run a use case on the open event; the event card comes back with what happened as a notification."""
+Action = Callable[[Scheduler, str, str], tuple[str, CalendarEvent | None]]
+
+
+def on_open_event(req: AddonRequest, act: Action) -> Notified:
+    """Run a use case on the open event; the event card comes back with what happened as a notification.
+
+    The card shows the event as the use case left it; it reads the event again only when the use case
+    stopped before writing (another request made the meeting, or it failed)."""
     calendar_id, event_id = open_event_ids(req)
+    defaults = effective_settings_for(req)
     try:
-        notice = act(scheduler(req), calendar_id, event_id)
+        notice, event = act(scheduler(req, defaults), calendar_id, event_id)
     except SchedulingError as error:
-        notice = req.tr.text(error.message)
-    return Notified(event_details(req), notice)
+        notice, event = req.tr.text(error.message), None
+    # An occurrence opened in Calendar is its own event; the use case acted on the series.
+    if event is not None and event.event_id != event_id:
+        event = None
+    return Notified(event_details(req, defaults, event), notice)
 
 
 def _text(value: FormValue | None) -> str:

@@ -11,11 +11,13 @@ from addon import scopes
 from addon.events import BadEvent, CalendarContext
 from addon.google.calendar import CalendarEvent, read_event
 from addon.google.client import GoogleNotFound
+from addon.meeting_links import event_key, fingerprint
 from addon.meetings.catalog import display_name, keeps_occurrences
 from addon.meetings.model import GrantRevoked, MeetingServiceError, NotConnected
-from addon.scheduling import CalendarBusy, SchedulingError, event_key, fingerprint
+from addon.policy import EffectiveSettings
+from addon.scheduling import CalendarBusy, SchedulingError
 from addon.store import MeetingLink
-from addon.web.context import scheduler, user_settings
+from addon.web.context import effective_settings_for, scheduler, sync_status_for
 from addon.web.gmail import home
 from addon.web.guard import AddonRequest, Notified, google_request
 from addon.web.signin import require_account
@@ -37,23 +39,28 @@ def calendar_home(req: AddonRequest) -> Json:
 @bp.post("/calendar/event-open")
 @google_request(scopes.CALENDAR_EVENT)
 def event_open(req: AddonRequest) -> Json:
-    defaults = user_settings(req)
+    defaults = effective_settings_for(req)
     require_account(req.services, req.user.sub, defaults.provider)
     context = req.event.calendar
     if defaults.auto_add and context is not None and context.event_id and context.capabilities.can_set_conference_data:
-        auto_add(req, context.calendar_id, context.event_id)
-    return event_details(req)
+        written = auto_add(req, defaults, context.calendar_id, context.event_id)
+        if written is not None:
+            return event_details(req, defaults, written)
+    return event_details(req, defaults)
 
 
-def auto_add(req: AddonRequest, calendar_id: str, event_id: str) -> None:
-    """The user asked for a meeting on every event they open; one that cannot get one simply shows the offer."""
+def auto_add(req: AddonRequest, defaults: EffectiveSettings, calendar_id: str, event_id: str) -> CalendarEvent | None:
+    """The user asked for a meeting on every event they open; one that cannot get one simply shows the offer.
+
+    The event as the add-on left it, when this request wrote it."""
     try:
         # Opening an event is not a reason to email its guests; they see the link when it next changes.
-        scheduler(req).add_to_event(calendar_id, event_id, send_updates="none")
+        return scheduler(req, defaults).add_to_event(calendar_id, event_id, send_updates="none").event
     except (SchedulingError, MeetingServiceError, CalendarBusy) as error:
         if isinstance(error, NotConnected | GrantRevoked):
             raise
         log.info("no automatic meeting for this event: %s", type(error).__name__)
+        return None
 
 
 @bp.post("/calendar/event-update")
@@ -66,10 +73,11 @@ def event_update(req: AddonRequest) -> Json | Notified:
             event = read_event(req.services.google, req.user_token, context.calendar_id, context.event_id)
         except GoogleNotFound:
             return problems.event_gone(req.tr, req.request_id)
-        if req.services.syncer.follow_now(req.user.sub, req.user.email, req.user_token, event):
-            return Notified(event_details(req, event), req.tr("The meeting now matches the event."))
-        return event_details(req, event)
-    return event_details(req)
+        defaults = effective_settings_for(req)
+        if req.syncer.follow_now(req.user.sub, req.user.email, req.user_token, event):
+            return Notified(event_details(req, defaults, event), req.tr("The meeting now matches the event."))
+        return event_details(req, defaults, event)
+    return event_details(req, effective_settings_for(req))
 
 
 def open_event_ids(req: AddonRequest) -> tuple[str, str]:
@@ -80,8 +88,8 @@ def open_event_ids(req: AddonRequest) -> tuple[str, str]:
     return context.calendar_id, context.event_id
 
 
-def event_details(req: AddonRequest, event: CalendarEvent | None = None) -> Json:
-    """The open event's card; `event` if the caller has just read it."""
+def event_details(req: AddonRequest, defaults: EffectiveSettings, event: CalendarEvent | None = None) -> Json:
+    """The open event's card; `event` if the caller has just read (or written) it."""
     context = req.event.calendar
     if context is None:
         raise BadEvent("calendar is required")
@@ -92,17 +100,18 @@ def event_details(req: AddonRequest, event: CalendarEvent | None = None) -> Json
             event = read_event(req.services.google, req.user_token, context.calendar_id, context.event_id)
         except GoogleNotFound:
             return problems.event_gone(req.tr, req.request_id)
-    view = dataclasses.replace(event_view(context, event, req), meeting=meeting_panel(req, context, event))
+    view = dataclasses.replace(event_view(context, event, req), meeting=meeting_panel(req, defaults, context, event))
     return event_card(req.tr, view)
 
 
-def meeting_panel(req: AddonRequest, context: CalendarContext, event: CalendarEvent) -> MeetingPanel:
+def meeting_panel(
+    req: AddonRequest, defaults: EffectiveSettings, context: CalendarContext, event: CalendarEvent
+) -> MeetingPanel:
     """The add-on's meeting on this event (one store lookup), or the offer to add one."""
     link = req.services.store.get(MeetingLink, event_key(context.calendar_id, event.series_id))
     ready = link is not None and link.state == "ready"
-    provider = link.provider if ready and link else user_settings(req).provider
+    provider = link.provider if ready and link else defaults.provider
     base = req.services.settings.base_url
-    syncer = req.services.syncer
     return MeetingPanel(
         service=display_name(provider),
         join_url=link.join_url if ready and link else None,
@@ -112,7 +121,7 @@ def meeting_panel(req: AddonRequest, context: CalendarContext, event: CalendarEv
         # An instance of a series differs from the series by design; only the series itself is compared.
         outdated=bool(ready and link and not event.recurring_event_id and link.fingerprint != fingerprint(event)),
         can_edit=context.capabilities.can_set_conference_data or context.capabilities.can_add_attendees,
-        sync_status=syncer.status(syncer.suspensions(req.user.sub)) if ready else None,
+        sync_status=sync_status_for(req, req.syncer.refused_by(req.user.sub)) if ready else None,
         series_note=series_note(req.tr, link, display_name(provider)) if ready and link and event.is_series else None,
     )
 

@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from addon import scopes
+from addon.meetings.catalog import display_name
 from addon.policy import EffectiveSettings, effective_settings
 from addon.scheduling import Actor, Scheduler
 from addon.store import UserSettings
 from addon.web.guard import AddonRequest
 from addon.web.signin import require_account
+from cards.i18n import Text
+from cards.sync_status import sync_status
 
 
-def user_settings(req: AddonRequest) -> EffectiveSettings:
-    """The user's defaults under their domain's policy: one store lookup (the policy is cached)."""
+def effective_settings_for(req: AddonRequest) -> EffectiveSettings:
+    """The user's defaults under their domain's policy: one store lookup (the policy is cached).
+
+    A handler reads them once and passes them on."""
     stored = req.services.store.get(UserSettings, req.user.sub)
     policy = req.services.policies.for_email(req.user.email)
     return effective_settings(req.user.sub, stored, policy, req.services.meetings.offered)
 
 
-def scheduler(req: AddonRequest, defaults: EffectiveSettings | None = None) -> Scheduler:
+def scheduler(req: AddonRequest, defaults: EffectiveSettings) -> Scheduler:
     """Use cases for this user on their meeting service; asks them to connect an account first if needed."""
-    defaults = defaults or user_settings(req)
     require_account(req.services, req.user.sub, defaults.provider)
     actor = Actor(req.user.sub, req.user.email, req.user_token, req.zone)
-    return Scheduler(
-        req.services,
-        actor,
-        defaults.provider,
-        defaults.webex_site or directory_site(req, defaults),
-        waiting_room=defaults.waiting_room,
-        template_id=defaults.template_id,
-        retention_days=defaults.retention_days,
-    )
+    site = defaults.webex_site or directory_site(req, defaults)
+    return Scheduler(req.services, actor, dataclasses.replace(defaults, webex_site=site), tracker=req.syncer)
 
 
 def directory_site(req: AddonRequest, defaults: EffectiveSettings) -> str | None:
@@ -40,3 +39,9 @@ def directory_site(req: AddonRequest, defaults: EffectiveSettings) -> str | None
     if defaults.provider != "webex" or not field or not granted:
         return None
     return req.services.directory_sites.site_of(req.services.google, req.user.email, req.user_token, field)
+
+
+def sync_status_for(req: AddonRequest, refused: list[str]) -> Text:
+    """How the user's meetings follow Calendar: automatic, limited, or paused by whom (`refused`: who did)."""
+    who = refused[0] if refused else None
+    return sync_status(who, display_name(who) if who else None, in_background=req.services.offline.available)

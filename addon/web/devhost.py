@@ -18,7 +18,7 @@ from addon import scopes
 from addon.deployment import load_deployment
 from addon.devhost.identity import DevIdentity
 from addon.devhost.samples import PREVIEW_EMAIL, PREVIEW_NAME, PREVIEW_OAUTH_TOKEN, PREVIEW_SUB, SampleWorkspace
-from addon.services import services
+from addon.web.current import current_services
 from cards.i18n import available_languages
 
 bp = Blueprint("devhost", __name__)
@@ -61,7 +61,7 @@ def samples() -> Response:
     """The sample emails and events to open, and the add-on's universal actions."""
     workspace = _host().workspace
     actions = load_deployment()["addOns"]["common"].get("universalActions", [])
-    base = services().settings.base_url
+    base = current_services().settings.base_url
     return jsonify(
         {
             "user": {"email": PREVIEW_EMAIL, "name": PREVIEW_NAME},
@@ -94,7 +94,7 @@ def invoke() -> Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("function"), str):
         return _bad("send {function, parameters, formInputs, context}")
-    base = services().settings.base_url
+    base = current_services().settings.base_url
     function = body["function"]
     if not function.startswith(base + "/"):
         return _bad("the preview only calls this add-on's own actions")
@@ -198,7 +198,7 @@ def _listed(calendar_id: str, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dispatch(path: str, context: dict, parameters: dict | None, form_inputs: dict | None) -> Response:
-    settings = services().settings
+    settings = current_services().settings
     path_only = path.split("?", 1)[0]
     event = _event_object(context, parameters, form_inputs)
     token = _host().identity.system_token(settings.base_url + path_only, settings.service_account_email)
@@ -209,7 +209,7 @@ def _dispatch(path: str, context: dict, parameters: dict | None, form_inputs: di
 
 def _event_object(context: dict, parameters: dict | None, form_inputs: dict | None) -> dict[str, Any]:
     """The event object Google sends, for the preview user with every scope granted."""
-    settings = services().settings
+    settings = current_services().settings
     host = "CALENDAR" if context.get("host") == "CALENDAR" else "GMAIL"
     zone = _zone(context.get("timeZone"))
     locale = str(context.get("locale") or "en")

@@ -13,8 +13,7 @@ from addon.events import BadEvent
 from addon.google.client import GoogleForbidden, GoogleNotFound
 from addon.google.gmail import MessageMetadata, read_message_metadata
 from addon.meetings.catalog import display_name
-from addon.store import CalendarSync
-from addon.web.context import user_settings
+from addon.web.context import effective_settings_for, sync_status_for
 from addon.web.guard import AddonRequest, google_request
 from addon.web.signin import SETTINGS_PATH, require_account, sign_in_url
 from cards import problems
@@ -37,7 +36,7 @@ def gmail_home(req: AddonRequest) -> Json:
 @bp.post("/gmail/message")
 @google_request(scopes.GMAIL_MESSAGE)
 def gmail_message(req: AddonRequest) -> Json:
-    defaults = user_settings(req)
+    defaults = effective_settings_for(req)
     require_account(req.services, req.user.sub, defaults.provider)
     message = read_open_message(req)
     if message is None:
@@ -72,9 +71,9 @@ def participants(req: AddonRequest, message: MessageMetadata) -> list[Participan
 
 def home(req: AddonRequest) -> Json:
     """The homepage card for either host."""
-    defaults = user_settings(req)
+    defaults = effective_settings_for(req)
     connection = req.services.meetings.connection(req.user.sub, defaults.provider)
-    stopped = req.services.syncer.suspensions(req.user.sub)
+    refused = req.syncer.refused_by(req.user.sub)
     return home_card(
         req.tr,
         req.event.common.host_app,
@@ -84,17 +83,16 @@ def home(req: AddonRequest) -> Json:
             service_state=connection.state,
             duration_minutes=defaults.duration_minutes,
             time_zone=req.event.common.time_zone,
-            sync_status=req.services.syncer.status(stopped),
-            reconnect=reconnect_offer(req, stopped),
+            sync_status=sync_status_for(req, refused),
+            reconnect=reconnect_offer(req, refused),
         ),
         settings_url=req.services.settings.base_url + SETTINGS_PATH,
     )
 
 
-def reconnect_offer(req: AddonRequest, stopped: list[CalendarSync]) -> tuple[str, str] | None:
+def reconnect_offer(req: AddonRequest, refused: list[str]) -> tuple[str, str] | None:
     """A meeting service whose refusal paused the sync of the user's calendars, and where to sign in again."""
-    for record in stopped:
-        who = record.suspended or ""
+    for who in refused:
         if who != "google" and req.services.meetings.needs_account(who):
             return display_name(who), sign_in_url(req.services, req.user.sub, who, req.user.email)
     return None

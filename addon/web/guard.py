@@ -40,7 +40,9 @@ from addon.security import (
     verify_system_token,
     verify_user_token,
 )
-from addon.services import Services, services
+from addon.services import Services
+from addon.sync import CalendarSyncer
+from addon.web.current import current_services, current_syncer
 from addon.web.signin import connect_prompt
 from cards import problems
 from cards.accounts import custom_authorization_prompt
@@ -58,22 +60,13 @@ class AddonRequest:
     event: AddonEvent
     user: GoogleUser
     services: Services
+    syncer: CalendarSyncer
+    # The user's time zone, found before the handler runs (see user_zone).
+    zone: ZoneInfo
 
     @property
     def request_id(self) -> str:
         return g.request_id
-
-    @functools.cached_property
-    def zone(self) -> ZoneInfo:
-        """The user's time zone: from the event object, else their calendar's, else UTC."""
-        name = self.event.common.time_zone
-        token = self.event.authorization.user_oauth_token
-        if not name and token and scopes.CALENDAR_EVENTS in self.event.authorization.authorized_scopes:
-            name = self.services.calendar_zones.zone_of(self.services.google, self.user.sub, token)
-        try:
-            return ZoneInfo(name or "UTC")
-        except (ZoneInfoNotFoundError, ValueError):
-            return ZoneInfo("UTC")
 
     @property
     def tr(self) -> Translator:
@@ -120,13 +113,13 @@ def google_request(
         @functools.wraps(handler)
         def endpoint() -> Response:
             g.trigger = handler.__name__
-            found = services()
+            services = current_services()
             try:
                 verify_system_token(
                     bearer_token(request.headers.get("Authorization")),
-                    found.certs,
-                    request_audiences(found.settings.base_url, request.path, request.query_string.decode()),
-                    found.settings.service_account_email,
+                    services.certs,
+                    request_audiences(services.settings.base_url, request.path, request.query_string.decode()),
+                    services.settings.service_account_email,
                 )
             except Unauthorized as error:
                 log.warning("refused a request: %s", error)
@@ -144,17 +137,21 @@ def google_request(
             if not event.authorization.user_id_token and scopes.USERINFO_EMAIL not in granted:
                 return jsonify(request_scopes(required_scopes - granted))
             try:
-                user = verify_user_token(event.authorization.user_id_token, found.certs, found.settings.oauth_client_id)
+                user = verify_user_token(
+                    event.authorization.user_id_token, services.certs, services.settings.oauth_client_id
+                )
             except Unauthorized as error:
                 log.warning("refused a user token: %s", error)
                 return _unauthorized()
 
-            g.user_hash = user_hash(user.sub, found.box.log_key)
+            g.user_hash = user_hash(user.sub, services.box.log_key)
             missing = required_scopes - granted
             if missing:
                 return jsonify(request_scopes(missing))
 
-            req = AddonRequest(event=event, user=user, services=found)
+            syncer = current_syncer()
+            zone = user_zone(services, user, event)
+            req = AddonRequest(event=event, user=user, services=services, syncer=syncer, zone=zone)
             tr = req.tr
             try:
                 answered = jsonify(wrap(handler(req)))
@@ -162,7 +159,7 @@ def google_request(
                 return _json({"error": str(error)}, 400)
             except (NotConnected, GrantRevoked) as error:
                 revoked = isinstance(error, GrantRevoked)
-                prompt = connect_prompt(found, tr, user.sub, error.provider, revoked=revoked, email=user.email)
+                prompt = connect_prompt(services, tr, user.sub, error.provider, revoked=revoked, email=user.email)
                 if answer == "push" and prompt.get("name") == "connect":
                     return jsonify(custom_authorization_prompt(prompt))
                 return jsonify(wrap(prompt))
@@ -181,7 +178,7 @@ def google_request(
             except Exception:
                 log.exception("unexpected error")
                 return jsonify(wrap(problems.unexpected(tr, g.request_id)))
-            _user_is_here(found, user, event)
+            _user_is_here(syncer, user, event)
             return answered
 
         return endpoint
@@ -189,13 +186,25 @@ def google_request(
     return decorate
 
 
-def _user_is_here(found: Services, user: GoogleUser, event: AddonEvent) -> None:
-    """The user's token is here: their calendars' changes can be read with it (see addon/sync.py)."""
+def user_zone(services: Services, user: GoogleUser, event: AddonEvent) -> ZoneInfo:
+    """The user's time zone: from the event object, else their calendar's (cached per user), else UTC."""
+    name = event.common.time_zone
+    token = event.authorization.user_oauth_token
+    if not name and token and scopes.CALENDAR_EVENTS in event.authorization.authorized_scopes:
+        name = services.calendar_zones.zone_of(services.google, user.sub, token)
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _user_is_here(syncer: CalendarSyncer, user: GoogleUser, event: AddonEvent) -> None:
+    """The user's token is here: their calendars' changes can be read with it (see addon/sync)."""
     token = event.authorization.user_oauth_token
     if not token or scopes.CALENDAR_EVENTS not in event.authorization.authorized_scopes:
         return
     try:
-        found.syncer.user_is_here(user.sub, token)
+        syncer.user_is_here(user.sub, token)
     except Exception as error:  # best effort: the user's answer is ready and must not be lost to this
         log.warning("could not start a sync of the user's calendars: %s", type(error).__name__)
 

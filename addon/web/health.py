@@ -7,8 +7,8 @@ import logging
 from flask import Blueprint
 
 from addon.security import CertsUnavailable
-from addon.services import services
 from addon.store import UserSettings
+from addon.web.current import current_services
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -22,10 +22,10 @@ def healthz() -> dict:
 @bp.get("/_ah/warmup")
 def warmup() -> dict:
     """Pay before live traffic for what the first request would: Google's keys and the store's channel."""
-    found = services()
+    services = current_services()
     try:
-        found.certs.key("warmup")
+        services.certs.key("warmup")
     except CertsUnavailable as error:
         log.warning("warmup could not fetch Google's keys: %s", error)
-    found.store.get(UserSettings, "warmup")
+    services.store.get(UserSettings, "warmup")
     return {"status": "warm"}

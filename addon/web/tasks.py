@@ -9,8 +9,9 @@ from collections.abc import Callable
 from flask import Blueprint, Response, jsonify, request
 
 from addon.security import CertsUnavailable, Unauthorized, bearer_token, request_audiences, verify_id_token
-from addon.services import Services, services
+from addon.services import Services
 from addon.store import AuditRecord, MeetingLink, OAuthState, PendingDeletion, WatchChannel
+from addon.web.current import current_services, current_syncer
 
 bp = Blueprint("tasks", __name__)
 log = logging.getLogger(__name__)
@@ -24,13 +25,13 @@ def scheduled(handler: Callable[[Services, float], dict]) -> Callable[[], Respon
     """Only the scheduler may start a task: App Engine's cron header, or Cloud Scheduler's OIDC token."""
 
     def endpoint() -> Response:
-        found = services()
-        if not _from_scheduler(found):
+        services = current_services()
+        if not _from_scheduler(services):
             response = jsonify({"error": "unauthorized"})
             response.status_code = 401
             return response
         deadline = time.monotonic() + BUDGET_SECONDS
-        result = handler(found, deadline)
+        result = handler(services, deadline)
         log.info("task %s done", request.path, extra={"task": result})
         return jsonify(result)
 
@@ -38,8 +39,8 @@ def scheduled(handler: Callable[[Services, float], dict]) -> Callable[[], Respon
     return endpoint
 
 
-def _from_scheduler(found: Services) -> bool:
-    settings = found.settings
+def _from_scheduler(services: Services) -> bool:
+    settings = services.settings
     # App Engine removes X-Appengine-* headers from requests that come from outside, so there it is proof.
     if settings.app_engine and request.headers.get("X-Appengine-Cron") == "true":
         return True
@@ -48,7 +49,7 @@ def _from_scheduler(found: Services) -> bool:
     try:
         claims = verify_id_token(
             bearer_token(request.headers.get("Authorization")),
-            found.certs,
+            services.certs,
             request_audiences(settings.base_url, request.path, request.query_string.decode()),
         )
     except (Unauthorized, CertsUnavailable) as error:
@@ -57,21 +58,21 @@ def _from_scheduler(found: Services) -> bool:
     return claims.get("email") == settings.cron_service_account and claims.get("email_verified") in (True, "true")
 
 
-def renew_channels(found: Services, deadline: float) -> dict:
-    return {"renewed": found.syncer.renew_channels(deadline)}
+def renew_channels(services: Services, deadline: float) -> dict:
+    return {"renewed": current_syncer().renew_channels(deadline)}
 
 
-def reconcile(found: Services, deadline: float) -> dict:
-    deleted = found.syncer.sweep_deletions()
-    return {"synced": found.syncer.reconcile_all(deadline), "deleted": deleted}
+def reconcile(services: Services, deadline: float) -> dict:
+    deleted = current_syncer().sweep_deletions()
+    return {"synced": current_syncer().reconcile_all(deadline), "deleted": deleted}
 
 
-def purge(found: Services, deadline: float) -> dict:
+def purge(services: Services, deadline: float) -> dict:
     purged = {}
     for kind in PURGED_KINDS:
         count = 0
         while time.monotonic() < deadline:
-            batch = found.store.purge_expired(kind)
+            batch = services.store.purge_expired(kind)
             count += batch
             if batch == 0:
                 break
@@ -79,10 +80,10 @@ def purge(found: Services, deadline: float) -> dict:
     return {"purged": purged}
 
 
-def sync_calendar(found: Services, deadline: float) -> dict:
+def sync_calendar(services: Services, deadline: float) -> dict:
     """One calendar's sync, queued on Cloud Tasks by a notification (addon/tasks.py CloudTasks)."""
     sync_id = request.args.get("calendar", "")
-    report = found.syncer.sync(sync_id) if sync_id else None
+    report = current_syncer().sync(sync_id) if sync_id else None
     return {"outcome": report.outcome if report else "nothing to do"}
 
 

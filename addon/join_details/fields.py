@@ -1,4 +1,4 @@
-"""What the add-on writes onto a calendar event for a meeting, and how it takes it off again."""
+"""The event fields that carry a meeting's join details, and the fields that take them off again."""
 
 from __future__ import annotations
 
@@ -81,14 +81,17 @@ def event_fields(
     return fields
 
 
-def cleared_fields(description: str, location: str, join_url: str | None) -> dict[str, Any]:
-    """The event fields that take our join details off again, leaving what the user wrote."""
+def fields_taking_off(event: CalendarEvent, join_url: str | None, meeting_id: str | None) -> dict[str, Any]:
+    """The event fields that take a meeting's join details off it, leaving what the user wrote; its
+    conference too, where that conference is the meeting."""
     fields: dict[str, Any] = {
-        "description": without_details(description),
+        "description": without_details(event.description),
         "extendedProperties": {"private": {PROVIDER_PROPERTY: None, MEETING_PROPERTY: None, EVENT_PROPERTY: None}},
     }
-    if join_url and location.strip() == join_url:
+    if join_url and event.location.strip() == join_url:
         fields["location"] = ""
+    if event.conference is not None and meeting_id and event.conference.conference_id == meeting_id:
+        fields["conferenceData"] = None
     return fields
 
 
