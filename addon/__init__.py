@@ -7,6 +7,7 @@ import uuid
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from addon import logs
 from addon.logs import configure_logging
 from addon.services import Services, build_services
 from addon.settings import Settings
@@ -42,11 +43,16 @@ def _register_request_ids(app: Flask) -> None:
         # Cloud's load balancer sends a trace id; reuse it so logs and cards line up with the trace.
         trace = request.headers.get("X-Cloud-Trace-Context", "").split("/")[0]
         g.request_id = trace[:32] if trace.isalnum() else uuid.uuid4().hex[:16]
+        logs.start_request(g.request_id)
 
     @app.after_request
     def expose_request_id(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         return response
+
+    @app.teardown_request
+    def forget_request(_error: BaseException | None) -> None:
+        logs.end_request()
 
 
 def _register_error_handlers(app: Flask) -> None:

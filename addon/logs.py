@@ -8,9 +8,12 @@ import json
 import logging
 import re
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
-from flask import g, has_request_context
+# What every line written while handling a request says about it (requestId, trigger, user); the web
+# layer sets it when a request starts and clears it when it ends, and background threads have none.
+_request_fields: ContextVar[dict[str, str] | None] = ContextVar("request_fields", default=None)
 
 # Bearer tokens, Google OAuth tokens (ya29.), and JWTs, wherever they appear in a message.
 _SECRETS = re.compile(
@@ -37,6 +40,22 @@ def user_hash(user_id: str, key: bytes) -> str:
     return hmac.new(key, user_id.encode(), hashlib.sha256).hexdigest()[:16]
 
 
+def start_request(request_id: str) -> None:
+    """Lines written from now on, in this thread, belong to this request."""
+    _request_fields.set({"requestId": request_id})
+
+
+def tag_request(**fields: str) -> None:
+    """Add fields (trigger=..., user=...) to the lines of the current request."""
+    current = _request_fields.get()
+    if current is not None:
+        _request_fields.set({**current, **fields})
+
+
+def end_request() -> None:
+    _request_fields.set(None)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line with the fields Cloud Logging reads (severity, message)."""
 
@@ -47,12 +66,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
         }
-        if has_request_context():
-            entry["requestId"] = getattr(g, "request_id", None)
-            if getattr(g, "trigger", None):
-                entry["trigger"] = g.trigger
-            if getattr(g, "user_hash", None):
-                entry["user"] = g.user_hash
+        fields = _request_fields.get()
+        if fields is not None:
+            entry.update(fields)
         if isinstance(getattr(record, "audit", None), dict):
             entry["audit"] = {name: scrub(str(value)) for name, value in record.audit.items()}
         if isinstance(getattr(record, "google_quota", None), dict):

@@ -24,7 +24,7 @@ JITSI_BASE_URL = "https://meet.jit.si"
 WEBEX_API_BASE = "https://webexapis.com/v1"
 ZOOM_API_BASE = "https://api.zoom.us/v2"
 ZOOM_OAUTH_BASE = "https://zoom.us"
-# Where development mode serves its sample Google APIs (addon/devhost/google_api.py).
+# Where development mode serves its sample Google APIs (addon/web/sample_google.py).
 SAMPLE_GOOGLE_PATH = "/dev/google"
 # The settings whose value may be a Secret Manager version name instead of the secret itself.
 SECRET_SETTINGS = (

@@ -12,11 +12,10 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     if app.extensions["addon"].settings.development:
         # Never in production: the preview signs requests with a key only development mode trusts.
-        from addon.devhost import google_api
         from addon.devhost.identity import DevIdentity
         from addon.devhost.samples import SampleWorkspace
-        from addon.web import devhost
+        from addon.web import devhost, sample_google
 
         app.extensions["devhost"] = devhost.DevHost(DevIdentity(), SampleWorkspace())
-        app.register_blueprint(google_api.bp)
+        app.register_blueprint(sample_google.bp)
         app.register_blueprint(devhost.bp)

@@ -20,7 +20,7 @@ from addon.google.client import (
     GoogleUnavailable,
     GoogleUsageLimitReached,
 )
-from addon.logs import user_hash
+from addon.logs import tag_request, user_hash
 from addon.meetings.catalog import display_name
 from addon.meetings.model import (
     GrantRevoked,
@@ -112,7 +112,7 @@ def google_request(
     def decorate(handler: Handler) -> Callable[[], Response]:
         @functools.wraps(handler)
         def endpoint() -> Response:
-            g.trigger = handler.__name__
+            tag_request(trigger=handler.__name__)
             services = current_services()
             try:
                 verify_system_token(
@@ -144,7 +144,7 @@ def google_request(
                 log.warning("refused a user token: %s", error)
                 return _unauthorized()
 
-            g.user_hash = user_hash(user.sub, services.box.log_key)
+            tag_request(user=user_hash(user.sub, services.box.log_key))
             missing = required_scopes - granted
             if missing:
                 return jsonify(request_scopes(missing))
