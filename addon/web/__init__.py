@@ -6,9 +6,9 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from addon.web import accounts, actions, calendar, gmail, health, hooks, tasks
+    from addon.web import actions, calendar, connect, gmail, health, hooks, settings, tasks
 
-    for module in (gmail, calendar, actions, accounts, health, hooks, tasks):
+    for module in (gmail, calendar, actions, settings, connect, health, hooks, tasks):
         app.register_blueprint(module.bp)
     if app.extensions["addon"].settings.development:
         # Never in production: the preview signs requests with a key only development mode trusts.

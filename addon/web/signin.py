@@ -7,6 +7,7 @@ from urllib.parse import quote
 from addon.meetings.catalog import display_name
 from addon.meetings.model import GrantRevoked, NotConnected
 from addon.services import Services
+from addon.sign_in import CONNECT_TICKET
 from cards import problems
 from cards.accounts import connect_card
 from cards.i18n import Translator
@@ -14,7 +15,7 @@ from cards.widgets import Json
 
 # Long enough to read the card and click; short enough that a leaked link is soon useless.
 TICKET_SECONDS = 15 * 60
-CONNECT_TICKET = "connect"
+
 USE_PROVIDER_PATH = "/actions/use-provider"
 SETTINGS_PATH = "/actions/settings"
 
