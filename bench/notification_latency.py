@@ -11,15 +11,11 @@ Run from the repository root: `.venv/bin/python bench/notification_latency.py` (
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
-import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,13 +27,19 @@ if str(ROOT) not in sys.path:
 from addon.store import CalendarSync, WatchChannel  # noqa: E402 - after the path is set
 from addon.store.sqlite import SqliteStore  # noqa: E402
 from addon.sync import HOOK_PATH, token_hash  # noqa: E402
+from bench.harness.load import Call, run_load  # noqa: E402
+from bench.harness.logs import log_problems  # noqa: E402
+from bench.harness.report import LoadSummary, summarize, verdict  # noqa: E402
 from tests.fakes.google import FakeGoogle  # noqa: E402
-from tests.live_server import free_port  # noqa: E402
+from tests.live_server import served_by_gunicorn  # noqa: E402
 
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 BASE_URL = "https://addon.bench"
+# The production serving settings (app.yaml), read by gunicorn.conf.py.
+SERVING_ENV = {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "8"}
 TARGET_P99_SECONDS = 1.0
-STARTUP_DEADLINE_SECONDS = 30.0
+# The load is bounded by its count; this only makes sure it also ends if the server stops answering.
+LOAD_CEILING_SECONDS = 300.0
+REQUEST_TIMEOUT_SECONDS = 10.0
 
 
 def arrange(google: FakeGoogle, store: SqliteStore, calendars: int) -> list[tuple[str, str]]:
@@ -72,37 +74,62 @@ def arrange(google: FakeGoogle, store: SqliteStore, calendars: int) -> list[tupl
     return channels
 
 
-def send(port: int, channels: list[tuple[str, str]], count: int, latencies: list[float], failures: list[str]) -> None:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    for message in range(count):
-        channel_id, secret = random.choice(channels)
-        number = channel_id.rsplit("-", 1)[-1]
-        headers = {
-            "X-Goog-Channel-ID": channel_id,
-            "X-Goog-Channel-Token": secret,
-            "X-Goog-Resource-ID": f"resource-{number}",
-            "X-Goog-Resource-State": "exists",
-            "X-Goog-Message-Number": str(message + 2),
-            "Content-Length": "0",
-        }
-        began = time.perf_counter()
-        try:
-            connection.request("POST", HOOK_PATH, headers=headers)
-            response = connection.getresponse()
-            response.read()
-        except OSError as error:
-            failures.append(type(error).__name__)
-            connection.close()
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            continue
-        latencies.append(time.perf_counter() - began)
-        if response.status != 200:
-            failures.append(str(response.status))
-    connection.close()
+def notification(channels: list[tuple[str, str]], number: int) -> Call:
+    """The `number`th notification a client sends, for a random channel: most are repeats, as Google's are."""
+    channel_id, secret = random.choice(channels)
+    headers = {
+        "X-Goog-Channel-ID": channel_id,
+        "X-Goog-Channel-Token": secret,
+        "X-Goog-Resource-ID": f"resource-{channel_id.rsplit('-', 1)[-1]}",
+        "X-Goog-Resource-State": "exists",
+        "X-Goog-Message-Number": str(number + 2),
+        "Content-Length": "0",
+    }
+    return Call("POST", HOOK_PATH, None, headers)
 
 
 def reads_of(google: FakeGoogle) -> int:
     return sum(1 for r in list(google.state.requests) if r.method == "GET" and r.path.endswith("/events"))
+
+
+def server_env(google: FakeGoogle, directory: Path) -> dict[str, str]:
+    """Production settings on the SQLite store in `directory`, with delegation through the fake's token endpoint."""
+    return {
+        **os.environ,
+        "ADDON_ENV": "production",
+        "ADDON_BASE_URL": BASE_URL,
+        "ADDON_SERVICE_ACCOUNT_EMAIL": "service-1@gcp-sa-gsuiteaddons.iam.gserviceaccount.com",
+        "ADDON_OAUTH_CLIENT_ID": "1-bench.apps.googleusercontent.com",
+        "ADDON_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
+        "ADDON_STORE": f"sqlite:///{directory / 'addon.db'}",
+        "ADDON_GOOGLE_CERTS_URL": google.certs_url,
+        "ADDON_GOOGLE_API_ENDPOINT": google.url,
+        "ADDON_SYNC_CREDENTIALS": str(google.service_account_key_file(directory)),
+        **SERVING_ENV,
+    }
+
+
+def report(args: argparse.Namespace, answers: LoadSummary, reads: int, drained_in: float, problems: list[str]) -> int:
+    """Print the measures as JSON and the verdict; 0 when it passed."""
+    failures = answers.non_200 + sum(answers.errors.values())
+    result = {
+        "notifications": answers.requests,
+        "calendars": args.calendars,
+        "clients": args.clients,
+        "answered_per_second": answers.requests_per_second,
+        "p50_ms": answers.p50_ms,
+        "p99_ms": answers.p99_ms,
+        "max_ms": answers.max_ms,
+        "failures": failures,
+        "calendar_reads": reads,
+        "all_synced_after_s": round(drained_in, 2),
+        "error_log_lines": len(problems),
+        "cpus": os.cpu_count(),
+    }
+    print(json.dumps(result, indent=2))
+    passed = answers.p99_ms <= TARGET_P99_SECONDS * 1000 and not failures and not problems
+    print(f"{verdict(passed)}: p99 answer {result['p99_ms']} ms (target < {TARGET_P99_SECONDS * 1000:.0f} ms)")
+    return 0 if passed else 1
 
 
 def main() -> int:
@@ -113,91 +140,27 @@ def main() -> int:
     args = parser.parse_args()
 
     google = FakeGoogle().start()
-    with tempfile.TemporaryDirectory() as scratch:
-        directory = Path(scratch)
-        store = SqliteStore(str(directory / "addon.db"))
-        channels = arrange(google, store, args.calendars)
-        store.close()
-        key_file = google.service_account_key_file(directory)
-        port = free_port()
-        env = {
-            **os.environ,
-            "ADDON_ENV": "production",
-            "ADDON_BASE_URL": BASE_URL,
-            "ADDON_SERVICE_ACCOUNT_EMAIL": "service-1@gcp-sa-gsuiteaddons.iam.gserviceaccount.com",
-            "ADDON_OAUTH_CLIENT_ID": "1-bench.apps.googleusercontent.com",
-            "ADDON_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
-            "ADDON_STORE": f"sqlite:///{directory / 'addon.db'}",
-            "ADDON_GOOGLE_CERTS_URL": google.certs_url,
-            "ADDON_GOOGLE_API_ENDPOINT": google.url,
-            "ADDON_SYNC_CREDENTIALS": str(key_file),
-            "WEB_CONCURRENCY": "2",
-            "GUNICORN_THREADS": "8",
-        }
-        log_path = directory / "gunicorn.log"
-        with log_path.open("w") as log:
-            server = subprocess.Popen(
-                [str(GUNICORN), "-b", f"127.0.0.1:{port}", "addon:create_app()"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            wait_for(port)
-            latencies: list[float] = []
-            failures: list[str] = []
-            per_client = args.notifications // args.clients
-            threads = [
-                threading.Thread(target=send, args=(port, channels, per_client, latencies, failures))
-                for _ in range(args.clients)
-            ]
-            began = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            sent_in = time.perf_counter() - began
-            drained_in = drain(google) - began
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
-        problems = [line for line in log_path.read_text().splitlines() if '"severity": "ERROR"' in line]
-
-    google.stop()
-    ordered = sorted(latencies)
-    p99 = ordered[int(len(ordered) * 0.99) - 1]
-    result = {
-        "notifications": len(latencies),
-        "calendars": args.calendars,
-        "clients": args.clients,
-        "answered_per_second": round(len(latencies) / sent_in, 1),
-        "p50_ms": round(statistics.median(ordered) * 1000, 2),
-        "p99_ms": round(p99 * 1000, 2),
-        "max_ms": round(ordered[-1] * 1000, 2),
-        "failures": len(failures),
-        "calendar_reads": reads_of(google),
-        "all_synced_after_s": round(drained_in, 2),
-        "error_log_lines": len(problems),
-        "cpus": os.cpu_count(),
-    }
-    print(json.dumps(result, indent=2))
-    verdict = "PASS" if p99 <= TARGET_P99_SECONDS and not failures and not problems else "MISS"
-    print(f"{verdict}: p99 answer {result['p99_ms']} ms (target < {TARGET_P99_SECONDS * 1000:.0f} ms)")
-    return 0 if verdict == "PASS" else 1
-
-
-def wait_for(port: int) -> None:
-    deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            directory = Path(scratch)
+            store = SqliteStore(str(directory / "addon.db"))
+            channels = arrange(google, store, args.calendars)
+            store.close()
+            log_path = directory / "gunicorn.log"
+            with served_by_gunicorn(server_env(google, directory), log_path) as (server, _):
+                load = run_load(
+                    server.port,
+                    lambda number: notification(channels, number),
+                    clients=args.clients,
+                    seconds=LOAD_CEILING_SECONDS,
+                    calls_per_client=args.notifications // args.clients,
+                    timeout=REQUEST_TIMEOUT_SECONDS,
+                )
+                drained_in = drain(google) - load.began
+            problems = log_problems(log_path, least="ERROR")
+    finally:
+        google.stop()
+    return report(args, summarize(load), reads_of(google), drained_in, problems)
 
 
 def drain(google: FakeGoogle, quiet_seconds: float = 2.0) -> float:
