@@ -21,7 +21,8 @@ def check_settings_load(doctor: Doctor) -> Result:
     if doctor.settings_error is not None:
         # The server's own words name the setting and say what to do.
         return problem("settings", doctor.settings_error)
-    assert doctor.settings is not None
+    if doctor.settings is None:
+        return problem("settings", "they did not load")
     if doctor.settings.development:
         return problem(
             "settings",

@@ -61,7 +61,8 @@ def check_background_sync(doctor: Doctor, settings: Settings) -> Result:
     try:
         token = access.token_for(user)
     except SigningRefused as refused:
-        assert signer is not None  # only keyless signing asks IAM
+        if signer is None:  # only keyless signing asks IAM
+            raise
         return _signing_refused(what, account, refused, signer)
     except DelegationRefused as refused:
         return _delegation_refused(what, account, client_id, refused)

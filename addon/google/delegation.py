@@ -134,7 +134,8 @@ class KeyFileMinter:
             raise GoogleUnavailable(f"Google's token endpoint did not answer: {type(error).__name__}") from error
         finally:
             http.close()
-        assert acting.token is not None  # set by a successful refresh
+        if acting.token is None:  # a refresh that succeeds sets it
+            raise GoogleUnavailable("Google's token endpoint answered without a token")
         expiry = acting.expiry.replace(tzinfo=UTC) if acting.expiry else None
         return acting.token, (expiry - datetime.now(UTC)).total_seconds() if expiry else ASSERTION_SECONDS
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from addon.crypto import SecretBox, derive_key
 from addon.meetings.grants import Grants
@@ -18,12 +19,15 @@ from addon.store import Store
 DISPLAY_NAMES = {"jitsi": "Jitsi Meet", "webex": "Webex", "zoom": "Zoom"}
 
 
+ConnectionState = Literal["not_needed", "connected", "missing", "revoked", "unavailable"]
+
+
 @dataclass(frozen=True)
 class Connection:
     """Whether a user can use a service now: no account needed, connected, never connected, or revoked."""
 
     provider: str
-    state: str  # "not_needed" | "connected" | "missing" | "revoked" | "unavailable"
+    state: ConnectionState
 
     @property
     def usable(self) -> bool:

@@ -57,7 +57,8 @@ class Grants:
             )
 
         saved = self.store.update(ProviderGrant, grant_id, replace)
-        assert saved is not None  # replace() always returns a record
+        if saved is None:  # replace() always returns a record; a store that lost it is a bug to hear about
+            raise RuntimeError(f"the store kept no grant {grant_id}")
         return saved
 
     def get(self, user_id: str, provider: str) -> ProviderGrant | None:

@@ -6,7 +6,12 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
+
+# How far making an event's meeting got (MeetingLink.state).
+LinkState = Literal["creating", "created", "ready"]
+# Who refused access and so stopped a calendar's sync: Google, or the meeting service that did.
+SuspendedBy = Literal["google", "webex", "zoom"]
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,7 @@ class MeetingLink(Record):
     user_email: str | None = None
     # "creating": claimed by `claim` at `claimed_at`; "created": the meeting exists but the event does not
     # show it yet; "ready": the event carries the join details.
-    state: str = "creating"
+    state: LinkState = "creating"
     claim: str | None = None
     claimed_at: datetime | None = None
     meeting_id: str | None = None
@@ -197,7 +202,7 @@ class CalendarSync(Record):
     synced_at: datetime | None = None
     # Set when Google or the meeting service refused this user's access during a sync: "google" or a
     # provider name. Nothing is changed or deleted while it is set; the user's next card offers a reconnect.
-    suspended: str | None = None
+    suspended: SuspendedBy | None = None
     suspended_at: datetime | None = None
     # A sync in progress somewhere holds the lease; a notification meanwhile sets `again`.
     lease_until: datetime | None = None

@@ -15,7 +15,7 @@ from addon.scheduling import EmailMeetingRequest, InvalidRequest, Scheduler, Sch
 from addon.web.calendar import event_details, open_event_ids
 from addon.web.context import effective_settings_for, scheduler
 from addon.web.gmail import SCHEDULE_PATH, next_half_hour, participants, read_open_message
-from addon.web.guard import AddonRequest, Notified, google_request
+from addon.web.guard import AddonRequest, Notified, card_action
 from cards import problems
 from cards.i18n import Text
 from cards.message import ScheduleForm, message_card
@@ -32,7 +32,7 @@ SCHEDULE_SCOPES = scopes.GMAIL_MESSAGE | {scopes.CALENDAR_EVENTS}
 
 
 @bp.post(SCHEDULE_PATH)
-@google_request(SCHEDULE_SCOPES, answer="update")
+@card_action(SCHEDULE_SCOPES)
 def schedule_from_email(req: AddonRequest) -> Json | Notified:
     inputs = req.event.common.form_inputs
     gmail = req.event.gmail
@@ -99,7 +99,7 @@ def _form_again(req: AddonRequest, request: EmailMeetingRequest, field: str | No
 
 
 @bp.post(ADD_PATH)
-@google_request(scopes.CALENDAR_EVENT, answer="update")
+@card_action(scopes.CALENDAR_EVENT)
 def add_meeting(req: AddonRequest) -> Notified:
     def add(planner: Scheduler, calendar_id: str, event_id: str) -> tuple[str, CalendarEvent | None]:
         done = planner.add_to_event(calendar_id, event_id)
@@ -109,7 +109,7 @@ def add_meeting(req: AddonRequest) -> Notified:
 
 
 @bp.post(UPDATE_PATH)
-@google_request(scopes.CALENDAR_EVENT, answer="update")
+@card_action(scopes.CALENDAR_EVENT)
 def update_meeting(req: AddonRequest) -> Notified:
     def update(planner: Scheduler, calendar_id: str, event_id: str) -> tuple[str, CalendarEvent | None]:
         done = planner.update_meeting(calendar_id, event_id)
@@ -119,7 +119,7 @@ def update_meeting(req: AddonRequest) -> Notified:
 
 
 @bp.post(REMOVE_PATH)
-@google_request(scopes.CALENDAR_EVENT, answer="update")
+@card_action(scopes.CALENDAR_EVENT)
 def remove_meeting(req: AddonRequest) -> Notified:
     def remove(planner: Scheduler, calendar_id: str, event_id: str) -> tuple[str, CalendarEvent | None]:
         written = planner.remove_from_event(calendar_id, event_id)

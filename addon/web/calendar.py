@@ -19,7 +19,7 @@ from addon.scheduling import CalendarBusy, SchedulingError
 from addon.store import MeetingLink
 from addon.web.context import effective_settings_for, scheduler, sync_status_for
 from addon.web.gmail import home
-from addon.web.guard import AddonRequest, Notified, google_request
+from addon.web.guard import AddonRequest, Notified, card_action, trigger
 from addon.web.signin import require_account
 from cards import problems
 from cards.event import EventView, Guest, JoinPoint, MeetingPanel, event_card, unsaved_event_card
@@ -31,13 +31,13 @@ log = logging.getLogger(__name__)
 
 
 @bp.post("/calendar/home")
-@google_request(scopes.CALENDAR_HOME)
+@trigger(scopes.CALENDAR_HOME)
 def calendar_home(req: AddonRequest) -> Json:
     return home(req)
 
 
 @bp.post("/calendar/event-open")
-@google_request(scopes.CALENDAR_EVENT)
+@trigger(scopes.CALENDAR_EVENT)
 def event_open(req: AddonRequest) -> Json:
     defaults = effective_settings_for(req)
     require_account(req.services, req.user.sub, defaults.provider)
@@ -64,7 +64,7 @@ def auto_add(req: AddonRequest, defaults: EffectiveSettings, calendar_id: str, e
 
 
 @bp.post("/calendar/event-update")
-@google_request(scopes.CALENDAR_EVENT, answer="update")
+@card_action(scopes.CALENDAR_EVENT)
 def event_update(req: AddonRequest) -> Json | Notified:
     """The user saved the event with the add-on open: its meeting follows at once, then the card shows it."""
     context = req.event.calendar

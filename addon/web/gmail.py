@@ -14,7 +14,7 @@ from addon.google.client import GoogleForbidden, GoogleNotFound
 from addon.google.gmail import MessageMetadata, read_message_metadata
 from addon.meetings.catalog import display_name
 from addon.web.context import effective_settings_for, sync_status_for
-from addon.web.guard import AddonRequest, google_request
+from addon.web.guard import AddonRequest, trigger
 from addon.web.signin import SETTINGS_PATH, require_account, sign_in_url
 from cards import problems
 from cards.home import HomeDefaults, home_card
@@ -28,13 +28,13 @@ _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|tr|sv|antw)\s*(\[\d+\])?\s*:\s*
 
 
 @bp.post("/gmail/home")
-@google_request(scopes.GMAIL_HOME)
+@trigger(scopes.GMAIL_HOME)
 def gmail_home(req: AddonRequest) -> Json:
     return home(req)
 
 
 @bp.post("/gmail/message")
-@google_request(scopes.GMAIL_MESSAGE)
+@trigger(scopes.GMAIL_MESSAGE)
 def gmail_message(req: AddonRequest) -> Json:
     defaults = effective_settings_for(req)
     require_account(req.services, req.user.sub, defaults.provider)

@@ -6,6 +6,7 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Response, g, jsonify, request
@@ -92,14 +93,25 @@ class Notified:
 Handler = Callable[[AddonRequest], Json | Notified]
 
 
-def google_request(
-    required_scopes: frozenset[str], answer: str = "push"
-) -> Callable[[Handler], Callable[[], Response]]:
-    """Wrap a handler of an add-on trigger or action.
+# How Google wants the cards of an answer wrapped: a trigger pushes its card; a card action (and the
+# eventUpdate trigger) updates the card shown, or pushes one on top of it.
+Answer = Literal["push", "update", "push_action"]
 
-    `answer` is how cards are wrapped: "push" for homepage and contextual triggers, "update" for
-    card actions and eventUpdate, "push_action" for a card action that opens a card on top.
-    """
+
+def trigger(required_scopes: frozenset[str]) -> Callable[[Handler], Callable[[], Response]]:
+    """A homepage or contextual trigger: its card is pushed."""
+    return _google_request(required_scopes, "push")
+
+
+def card_action(
+    required_scopes: frozenset[str], *, opens_card: bool = False
+) -> Callable[[Handler], Callable[[], Response]]:
+    """A card's action (or the eventUpdate trigger): its card replaces the one shown, or opens on top."""
+    return _google_request(required_scopes, "push_action" if opens_card else "update")
+
+
+def _google_request(required_scopes: frozenset[str], answer: Answer) -> Callable[[Handler], Callable[[], Response]]:
+    """Wrap a handler: verify Google, parse the event, identify the user, check scopes, answer every failure."""
 
     def wrap(result: Json | Notified) -> Json:
         card, notice = (result.card, result.notification) if isinstance(result, Notified) else (result, None)

@@ -10,7 +10,7 @@ from addon.meetings.catalog import display_name
 from addon.preferences import Choices, save_preferences
 from addon.sign_in import choose_provider
 from addon.web.context import effective_settings_for
-from addon.web.guard import AddonRequest, Notified, google_request
+from addon.web.guard import AddonRequest, Notified, card_action
 from addon.web.signin import SETTINGS_PATH, USE_PROVIDER_PATH, sign_in_url
 from cards.accounts import ServiceChoice, SettingsForm, settings_card
 from cards.home import HomeDefaults, home_card
@@ -24,13 +24,13 @@ IDENTITY = frozenset({scopes.USERINFO_EMAIL})
 
 
 @bp.post(SETTINGS_PATH)
-@google_request(IDENTITY, answer="push_action")
+@card_action(IDENTITY, opens_card=True)
 def open_settings(req: AddonRequest) -> Json:
     return settings_view(req)
 
 
 @bp.post(SAVE_PATH)
-@google_request(IDENTITY, answer="update")
+@card_action(IDENTITY)
 def save_settings(req: AddonRequest) -> Notified:
     inputs = req.event.common.form_inputs
     current = effective_settings_for(req)
@@ -59,7 +59,7 @@ def save_settings(req: AddonRequest) -> Notified:
 
 
 @bp.post(DISCONNECT_PATH)
-@google_request(IDENTITY, answer="update")
+@card_action(IDENTITY)
 def disconnect(req: AddonRequest) -> Notified:
     provider = req.event.common.parameters.get("provider", "")
     if not req.services.meetings.needs_account(provider):
@@ -76,7 +76,7 @@ def disconnect(req: AddonRequest) -> Notified:
 
 
 @bp.post(USE_PROVIDER_PATH)
-@google_request(IDENTITY, answer="update")
+@card_action(IDENTITY)
 def use_provider(req: AddonRequest) -> Notified:
     """From the sign-in card: switch to a service that needs no account, then show the homepage."""
     provider = req.event.common.parameters.get("provider", "")
