@@ -127,7 +127,7 @@ class Channel:
 
 
 def watch_events(
-    apis: GoogleApis, token: str, calendar_id: str, channel_id: str, address: str, secret: str, ttl_seconds: int
+    apis: GoogleApis, token: str, calendar_id: str, *, channel_id: str, address: str, secret: str, ttl_seconds: int
 ) -> Channel:
     """Ask Calendar to POST to `address` whenever the calendar's events change, carrying `secret`."""
     body = {

@@ -55,6 +55,7 @@ def without_details(description: str) -> str:
 
 def event_fields(
     meeting: Meeting,
+    *,
     service_name: str,
     description: str,
     location: str,

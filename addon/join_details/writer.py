@@ -45,12 +45,12 @@ class JoinDetailsWriter:
         theirs = conference is not None and conference.conference_id not in (None, meeting.meeting_id)
         return event_fields(
             meeting,
-            display_name(meeting.provider),
-            event.description if event else "",
-            event.location if event else "",
-            key,
-            self.icon_url,
-            with_conference and not theirs,
+            service_name=display_name(meeting.provider),
+            description=event.description if event else "",
+            location=event.location if event else "",
+            event_key=key,
+            icon_url=self.icon_url,
+            with_conference=with_conference and not theirs,
         )
 
     def take_off(

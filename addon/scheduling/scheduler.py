@@ -105,16 +105,25 @@ class Scheduler:
             try:
                 return insert_event(google, token, calendar_id, body, send)
             except GoogleConflict:
-                return self._existing(calendar_id, event_id, meeting, key, with_conference, body, send)
+                return self._existing(
+                    meeting,
+                    calendar_id=calendar_id,
+                    event_id=event_id,
+                    key=key,
+                    with_conference=with_conference,
+                    body=body,
+                    send=send,
+                )
 
         event = self._write_to_calendar(key, mark, meeting, insert, lambda: self._read_if_there(calendar_id, event_id))
         return MeetingOnEvent(self._ready(key, mark, meeting, event), meeting, event)
 
     def _existing(
         self,
+        meeting: Meeting,
+        *,
         calendar_id: str,
         event_id: str,
-        meeting: Meeting,
         key: str,
         with_conference: bool,
         body: dict,

@@ -47,7 +47,13 @@ class Channels:
         address = self.services.settings.base_url + HOOK_PATH
         try:
             channel = watch_events(
-                self.services.google, token, record.calendar_id, channel_id, address, secret, CHANNEL_TTL_SECONDS
+                self.services.google,
+                token,
+                record.calendar_id,
+                channel_id=channel_id,
+                address=address,
+                secret=secret,
+                ttl_seconds=CHANNEL_TTL_SECONDS,
             )
         except GoogleQuota as quota:
             self.back_off(sync_id, quota)
