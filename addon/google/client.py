@@ -162,7 +162,7 @@ class GoogleApis:
         """Count the quota answer, then wait before the next try if one is worth it and fits; False if not.
 
         Only a rate limit in an interactive call is waited out here (honouring Retry-After if it fits the
-        budget); background work gets it back at once and backs off per calendar (addon/sync.py).
+        budget); background work gets it back at once and backs off per calendar (addon/sync/records.py).
         """
         mode = _call_mode.get()
         delay = None
