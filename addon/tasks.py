@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 from urllib.parse import urlencode
 
 from addon.google.client import GoogleUnavailable
@@ -27,6 +28,17 @@ WORKERS = 2
 CLOUD_TASKS_URL = "https://cloudtasks.googleapis.com"
 # Notifications for one calendar within this many seconds share one task.
 COALESCE_SECONDS = 5.0
+
+
+class SyncQueue(Protocol):
+    """Where a calendar's sync (one that needs no user token) waits to run: the port sync schedules through."""
+
+    # Whether queued work survives this process (Cloud Tasks), so a cron run may queue instead of syncing.
+    durable: bool
+
+    def sync_later(self, sync_id: str, not_before: datetime | None = None) -> bool:
+        """Queue a sync of the calendar, no earlier than `not_before`; False if the queue did not take it."""
+        ...
 
 
 class LocalTasks:
@@ -117,12 +129,33 @@ class LocalTasks:
                     self._idle.notify_all()
 
 
+class LocalSyncQueue:
+    """The in-process adapter: syncs on this process's worker threads, timed ones on a timer."""
+
+    durable = False
+
+    def __init__(self, tasks: LocalTasks, sync: Callable[[str], object]) -> None:
+        self.tasks = tasks
+        self.sync = sync
+
+    def sync_later(self, sync_id: str, not_before: datetime | None = None) -> bool:
+        key = "sync:" + sync_id
+        delay = (not_before - datetime.now(UTC)).total_seconds() if not_before is not None else 0.0
+        if delay > 0:
+            self.tasks.submit_later(key, delay, lambda: self.sync(sync_id))
+        else:
+            self.tasks.submit(key, lambda: self.sync(sync_id))
+        return True
+
+
 class CloudTasks:
     """Calendar syncs queued on Cloud Tasks, which calls /tasks/sync with an OIDC token for the invoker account.
 
     Work queued here survives the instance that queued it, and runs with the CPU of a request (Cloud Run
     throttles threads outside requests). Only syncs that need no user token go here: tokens never enter a queue.
     """
+
+    durable = True
 
     def __init__(
         self,

@@ -8,21 +8,26 @@ from collections.abc import Callable
 from addon.services import Services
 from addon.store import TaskCursor
 from addon.sync.records import SyncRecords
+from addon.tasks import SyncQueue
 
 RECONCILE_CURSOR = "reconcile"
 
 
 def reconcile_all(
-    services: Services, records: SyncRecords, sync_now: Callable[[str], object | None], deadline: float
+    services: Services,
+    records: SyncRecords,
+    queue: SyncQueue,
+    sync_now: Callable[[str], object | None],
+    deadline: float,
 ) -> int:
     """Sync every calendar the service account may read; returns how many were synced or queued.
 
-    Calendars are queued on Cloud Tasks where configured, else synced here (`sync_now`). A run that reaches
-    its deadline leaves a cursor, and the next run goes on from there, so every calendar gets its turn.
+    Calendars are queued where the queue outlives this process (Cloud Tasks), else synced here (`sync_now`).
+    A run that reaches its deadline leaves a cursor, and the next run goes on from there, so every calendar
+    gets its turn.
     """
     if not services.offline.available:
         return 0
-    queue = services.cloud_tasks
     cursor = services.store.get(TaskCursor, RECONCILE_CURSOR)
     start = cursor.after if cursor else ""
     synced, last, finished = 0, start, True
@@ -32,7 +37,7 @@ def reconcile_all(
             break
         # A calendar in backoff has its own sync waiting for the backoff's end (or the next run).
         if not record.suspended and not record.backing_off():
-            queued = queue is not None and queue.sync_later(record.sync_id)
+            queued = queue.durable and queue.sync_later(record.sync_id)
             if queued or sync_now(record.sync_id) is not None:
                 synced += 1
         last = record.sync_id

@@ -27,6 +27,7 @@ from addon.sync.deletions import Deletions
 from addon.sync.reconcile import reconcile_all
 from addon.sync.records import SyncRecords
 from addon.sync.report import Suspended, SyncReport, TryLater
+from addon.tasks import LocalSyncQueue, SyncQueue
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,14 @@ class CalendarSyncer:
         self.deletions = Deletions(services, self.acting, self._suspend)
         self.changes = EventChanges(services, self.acting, self.deletions)
         self.channels = Channels(services, self.records, self._back_off)
+        self._local_queue = LocalSyncQueue(services.tasks, self.sync)
         self._last_user_sync: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    @property
+    def queue(self) -> SyncQueue:
+        """Cloud Tasks where configured (ADDON_TASKS_QUEUE), else this process's own threads."""
+        return self.services.cloud_tasks or self._local_queue
 
     @property
     def quota_backoff_seconds(self) -> float:
@@ -119,9 +126,8 @@ class CalendarSyncer:
                 self.submit(record.sync_id, google_token)
 
     def submit(self, sync_id: str, google_token: str | None = None) -> None:
-        """Sync the calendar soon: on Cloud Tasks where configured (never with a user's token), else here."""
-        queue = self.services.cloud_tasks
-        if google_token is None and queue is not None and queue.sync_later(sync_id):
+        """Sync the calendar soon: through the queue, or here with the user's token (which never enters a queue)."""
+        if google_token is None and self.queue.sync_later(sync_id):
             return
         self.services.tasks.submit("sync:" + sync_id, lambda: self.sync(sync_id, google_token))
 
@@ -202,7 +208,7 @@ class CalendarSyncer:
 
     def reconcile_all(self, deadline: float) -> int:
         """Sync every calendar in turn, from where the last run stopped (see addon/sync/reconcile.py)."""
-        return reconcile_all(self.services, self.records, self.sync, deadline)
+        return reconcile_all(self.services, self.records, self.queue, self.sync, deadline)
 
     def sweep_deletions(self, limit: int = 200, now: datetime | None = None) -> int:
         """Delete the meetings whose events stayed deleted through the grace period; returns how many."""
@@ -226,8 +232,5 @@ class CalendarSyncer:
         """One sync once the backoff ends, for the changes signalled meanwhile; the reconcile is the backstop."""
         if not self.services.offline.available:
             return  # only the user's next request can read the calendar, and it checks the backoff too
-        queue = self.services.cloud_tasks
-        if queue is not None and queue.sync_later(sync_id, not_before=when):
-            return
-        delay = (when - datetime.now(UTC)).total_seconds()
-        self.services.tasks.submit_later("sync:" + sync_id, delay, lambda: self.sync(sync_id))
+        if not self.queue.sync_later(sync_id, not_before=when):
+            self._local_queue.sync_later(sync_id, not_before=when)
