@@ -228,6 +228,10 @@ class FakeWebex(ScriptedFake):
         return _webex_json(body if body is not None else _error_body(_reason(status)), status)
 
     def _route(self, request: Request) -> Response:
+        with self._lock:
+            return self._answer(request)
+
+    def _answer(self, request: Request) -> Response:
         parts = [unquote(p) for p in request.path.strip("/").split("/")]
         routes = {
             ("GET", "v1/authorize"): self._authorize,

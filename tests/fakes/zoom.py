@@ -263,6 +263,10 @@ class FakeZoom(ScriptedFake):
         return {}
 
     def _route(self, request: Request) -> Response:
+        with self._lock:
+            return self._answer(request)
+
+    def _answer(self, request: Request) -> Response:
         parts = [unquote(p) for p in request.path.strip("/").split("/")]
         oauth = {
             ("GET", "oauth/authorize"): self._authorize,
