@@ -10,12 +10,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from addon import create_app
+from addon.services import Services
 from addon.settings import Settings
 from tests.datastore_emulator import datastore_emulator as running_datastore_emulator
 from tests.fakes.google import FakeGoogle, running_fake_google
 from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import GoogleCaller
+from tests.pauses import Pauses
 
 BASE_URL = "https://addon.test"
 SERVICE_ACCOUNT = "service-123456789@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
@@ -93,12 +95,28 @@ def settings(google: FakeGoogle, zoom: FakeZoom, webex: FakeWebex, tmp_path: Pat
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
+def pauses() -> Pauses:
+    """The waits before retries, recorded instead of slept (a stall or a timeout still takes real time)."""
+    return Pauses()
+
+
+@pytest.fixture
+def app(settings: Settings, pauses: Pauses) -> Iterator[Flask]:
     app = create_app(settings)
+    services: Services = app.extensions["addon"]
     # Google's "slow down" is waited out in milliseconds here, not in seconds.
-    app.extensions["addon"].google.quota_backoff_seconds = 0.01
+    services.google.quota_backoff_seconds = 0.01
+    services.google.sleep = pauses
+    for meeting_service in services.meetings.clients.values():
+        meeting_service.sleep = pauses
     yield app
-    app.extensions["addon"].close()
+    services.close()
+
+
+@pytest.fixture
+def services(app: Flask) -> Services:
+    """The app's outside services, as its requests use them; tests arrange and inspect through them."""
+    return app.extensions["addon"]
 
 
 @pytest.fixture

@@ -47,11 +47,6 @@ INVOKER = "addon-tasks@test-project.iam.gserviceaccount.com"
 
 
 @pytest.fixture
-def services(app: Flask) -> Services:
-    return app.extensions["addon"]
-
-
-@pytest.fixture
 def quota_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """The `googleQuota` fields of the JSON log lines written meanwhile (every thread's)."""
     lines = io.StringIO()
