@@ -1,4 +1,5 @@
-"""Shared fixtures: a fake Google over HTTP, production-mode settings pointed at it, the app and a caller."""
+"""Shared fixtures: a fake Google over HTTP, production-mode settings pointed at it, the app and a caller;
+and, in a module that says which `meeting_service` it tests, that service's fake, client and provider."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from addon import create_app
+from addon.meetings.http import ServiceClient
+from addon.meetings.oauth import OAuthApp
 from addon.services import Services
 from addon.settings import Settings
 from tests.datastore_emulator import datastore_emulator as running_datastore_emulator
+from tests.fakes.credentials import TokenCredentials
 from tests.fakes.google import FakeGoogle, running_fake_google
 from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import GoogleCaller
+from tests.meeting_services import ALICE, MeetingProvider, MeetingService, ServiceFake
 from tests.pauses import Pauses
 
 BASE_URL = "https://addon.test"
@@ -127,3 +132,41 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def caller(client: FlaskClient, google: FakeGoogle, settings: Settings) -> GoogleCaller:
     return GoogleCaller(client, google, settings)
+
+
+# One meeting service (Zoom or Webex), for a module defining the `meeting_service` it tests ----------
+
+
+@pytest.fixture
+def service_fake(meeting_service: MeetingService, request: pytest.FixtureRequest) -> ServiceFake:
+    """The fake of the meeting service under test (the `zoom` or `webex` fixture), emptied."""
+    return request.getfixturevalue(meeting_service.name)
+
+
+@pytest.fixture
+def oauth_app(meeting_service: MeetingService, service_fake: ServiceFake) -> OAuthApp:
+    return meeting_service.oauth_app(service_fake)
+
+
+@pytest.fixture
+def grant(service_fake: ServiceFake, oauth_app: OAuthApp) -> TokenCredentials:
+    """Alice's tokens on the service, renewed as the add-on renews them."""
+    return TokenCredentials(oauth_app, service_fake.connect(ALICE))
+
+
+@pytest.fixture
+def service_client(
+    meeting_service: MeetingService, service_fake: ServiceFake, pauses: Pauses
+) -> Iterator[ServiceClient]:
+    client = ServiceClient(
+        meeting_service.name, service_fake.api_base, timeout_seconds=0.5, budget_seconds=3, sleep=pauses
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def provider(
+    meeting_service: MeetingService, service_client: ServiceClient, grant: TokenCredentials
+) -> MeetingProvider:
+    return meeting_service.provider(service_client, grant)

@@ -88,6 +88,7 @@ def test_the_settings_card_shows_what_the_admin_fixed_and_offers_only_what_is_al
     assert "Set by your administrator" in text
     assert "Webex" not in text
     widgets = [w for s in card["sections"] for w in s["widgets"]]
+    assert widgets
     assert not any(w.get("selectionInput", {}).get("name") == "provider" for w in widgets)
 
 

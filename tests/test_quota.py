@@ -494,6 +494,7 @@ def test_with_cloud_tasks_the_sync_after_a_backoff_is_a_task_for_its_end(
 
     assert the_meeting("zoom", zoom, webex).data["topic"] == "Through a task after the backoff"
     assert len(google.state.cloud_tasks) - queued == 2  # the notification's task, and the one after the backoff
-    assert all(d.status == 200 for d in google.state.task_dispatches)
+    dispatched = google.state.task_dispatches
+    assert dispatched and all(d.status == 200 for d in dispatched)
     record = sync_record(services)
     assert (record.quota_strikes, record.suspended) == (0, None)
