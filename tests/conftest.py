@@ -112,8 +112,8 @@ def app(settings: Settings, pauses: Pauses) -> Iterator[Flask]:
     # Google's "slow down" is waited out in milliseconds here, not in seconds.
     services.google.quota_backoff_seconds = 0.01
     services.google.sleep = pauses
-    for meeting_service in services.meetings.clients.values():
-        meeting_service.sleep = pauses
+    for meeting_client in services.meetings.clients.values():
+        meeting_client.sleep = pauses
     yield app
     services.close()
 

@@ -32,6 +32,7 @@ from tests.fakes.http_server import WsgiServer
 from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import ALICE, GoogleCaller
+from tests.pauses import Pauses
 from tests.test_gmail import MESSAGE
 from tests.test_scheduling import EVENT_ID, arrange_event, event_action, notification, schedule_body, stored_event, use
 from tests.test_sync import meeting_on_event, settle, the_meeting
@@ -144,7 +145,7 @@ def test_a_retry_after_beyond_the_budget_is_not_waited_for(
 
 
 def test_a_retry_after_that_fits_the_budget_is_waited_for(
-    caller: GoogleCaller, google: FakeGoogle, quota_lines: Callable[[], list[dict[str, Any]]]
+    caller: GoogleCaller, google: FakeGoogle, quota_lines: Callable[[], list[dict[str, Any]]], pauses: Pauses
 ) -> None:
     google.fail("/gmail/", 429, body=quota_error(429, api="gmail"), headers={"Retry-After": "1"})
 
@@ -154,6 +155,8 @@ def test_a_retry_after_that_fits_the_budget_is_waited_for(
     assert len(google.requests_to("/gmail/")) == 2
     (line,) = quota_lines()
     assert (line["retryAfterSeconds"], line["retrying"]) == (1.0, True)
+    (waited,) = pauses.seconds
+    assert waited >= 1.0
 
 
 # Opening an event: a slow-down is not a refusal ------------------------------------------------

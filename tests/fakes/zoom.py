@@ -111,7 +111,7 @@ class PasscodeRequirement:
 
 @dataclass
 class FakeZoomState(OAuthState):
-    rotate_refresh_tokens: bool = True
+    rotate_refresh_tokens: bool = True  # a Zoom refresh token works once
     meetings: dict[str, FakeMeeting] = field(default_factory=dict)
     deleted_users: set[str] = field(default_factory=set)
     page_tokens: dict[str, int] = field(default_factory=dict)
