@@ -14,16 +14,24 @@ class Closable(Protocol):
 
 
 P = TypeVar("P", bound=Closable)
+# How a retry waits: time.sleep, unless a test gives one that returns at once.
+Sleep = Callable[[float], None]
 
 
 def pause_before_retry(
-    attempt: int, retries: int, deadline: float, timeout_seconds: float, at_least: float = 0.0
+    attempt: int,
+    retries: int,
+    deadline: float,
+    timeout_seconds: float,
+    at_least: float = 0.0,
+    *,
+    sleep: Sleep = time.sleep,
 ) -> bool:
     """Sleep before attempt `attempt + 1`; False when no attempt, or no time for a whole one, is left."""
     delay = retry_delay(attempt, retries, deadline, timeout_seconds, at_least=at_least)
     if delay is None:
         return False
-    time.sleep(delay)
+    sleep(delay)
     return True
 
 

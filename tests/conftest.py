@@ -1,4 +1,5 @@
-"""Shared fixtures: a fake Google over HTTP, production-mode settings pointed at it, the app and a caller."""
+"""Shared fixtures: a fake Google over HTTP, production-mode settings pointed at it, the app and a caller;
+and, in a module that says which `meeting_service` it tests, that service's fake, client and provider."""
 
 from __future__ import annotations
 
@@ -10,14 +11,20 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from addon import create_app
+from addon.meetings.http import ServiceClient
+from addon.meetings.oauth import OAuthApp
+from addon.services import Services
 from addon.settings import Settings
 from addon.sync import CalendarSyncer
 from tests.datastore_emulator import datastore_emulator as running_datastore_emulator
+from tests.fakes.credentials import TokenCredentials
 from tests.fakes.google import FakeGoogle, running_fake_google
 from tests.fakes.secret_manager import FakeSecretManager
 from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import GoogleCaller
+from tests.meeting_services import ALICE, MeetingProvider, MeetingService, ServiceFake
+from tests.pauses import Pauses
 
 BASE_URL = "https://addon.test"
 SERVICE_ACCOUNT = "service-123456789@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
@@ -109,12 +116,28 @@ def settings(google: FakeGoogle, zoom: FakeZoom, webex: FakeWebex, tmp_path: Pat
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
+def pauses() -> Pauses:
+    """The waits before retries, recorded instead of slept (a stall or a timeout still takes real time)."""
+    return Pauses()
+
+
+@pytest.fixture
+def app(settings: Settings, pauses: Pauses) -> Iterator[Flask]:
     app = create_app(settings)
+    services: Services = app.extensions["addon"]
     # Google's "slow down" is waited out in milliseconds here, not in seconds.
-    app.extensions["addon"].google.quota_backoff_seconds = 0.01
+    services.google.quota_backoff_seconds = 0.01
+    services.google.sleep = pauses
+    for meeting_client in services.meetings.clients.values():
+        meeting_client.sleep = pauses
     yield app
-    app.extensions["addon"].close()
+    services.close()
+
+
+@pytest.fixture
+def services(app: Flask) -> Services:
+    """The app's outside services, as its requests use them; tests arrange and inspect through them."""
+    return app.extensions["addon"]
 
 
 @pytest.fixture
@@ -131,3 +154,41 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def caller(client: FlaskClient, google: FakeGoogle, settings: Settings) -> GoogleCaller:
     return GoogleCaller(client, google, settings)
+
+
+# One meeting service (Zoom or Webex), for a module defining the `meeting_service` it tests ----------
+
+
+@pytest.fixture
+def service_fake(meeting_service: MeetingService, request: pytest.FixtureRequest) -> ServiceFake:
+    """The fake of the meeting service under test (the `zoom` or `webex` fixture), emptied."""
+    return request.getfixturevalue(meeting_service.name)
+
+
+@pytest.fixture
+def oauth_app(meeting_service: MeetingService, service_fake: ServiceFake) -> OAuthApp:
+    return meeting_service.oauth_app(service_fake)
+
+
+@pytest.fixture
+def grant(service_fake: ServiceFake, oauth_app: OAuthApp) -> TokenCredentials:
+    """Alice's tokens on the service, renewed as the add-on renews them."""
+    return TokenCredentials(oauth_app, service_fake.connect(ALICE))
+
+
+@pytest.fixture
+def service_client(
+    meeting_service: MeetingService, service_fake: ServiceFake, pauses: Pauses
+) -> Iterator[ServiceClient]:
+    client = ServiceClient(
+        meeting_service.name, service_fake.api_base, timeout_seconds=0.5, budget_seconds=3, sleep=pauses
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def provider(
+    meeting_service: MeetingService, service_client: ServiceClient, grant: TokenCredentials
+) -> MeetingProvider:
+    return meeting_service.provider(service_client, grant)

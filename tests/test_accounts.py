@@ -34,11 +34,6 @@ START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
 SPEC = MeetingSpec("Plan", START, START + timedelta(minutes=30), "Europe/Zurich", invitees=("bob@corp.example",))
 
 
-@pytest.fixture
-def services(app: Flask) -> Services:
-    return app.extensions["addon"]
-
-
 def fakes(zoom: FakeZoom, webex: FakeWebex) -> dict[str, FakeZoom | FakeWebex]:
     return {"zoom": zoom, "webex": webex}
 

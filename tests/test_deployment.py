@@ -58,7 +58,7 @@ def test_scopes_are_exactly_what_the_code_uses_and_gmail_only_per_message() -> N
 
     assert declared == scopes.ALL
     gmail = {s for s in declared if "/gmail." in s}
-    assert all(s.split("/auth/")[1].startswith("gmail.addons.") for s in gmail)
+    assert gmail and all(s.split("/auth/")[1].startswith("gmail.addons.") for s in gmail)
     assert not any(
         s.endswith(("/gmail.readonly", "/gmail.metadata", "/gmail.modify", "mail.google.com/")) for s in declared
     )

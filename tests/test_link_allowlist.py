@@ -12,7 +12,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask import Flask
 
 from addon.link_allowlist import LinkAllowlist
 from addon.meetings.oauth import TokenSet
@@ -86,11 +85,6 @@ def test_googles_matching_rule_as_the_fake_and_the_app_read_it(prefix: str, url:
 def test_google_opens_its_own_pages_phone_and_mail_links_and_nothing_else_unlisted(url: str, expected: bool) -> None:
     assert link_allowed(url, ["https://addon.test/"]) is expected
     assert LinkAllowlist(["https://addon.test/"]).permits(url) is expected
-
-
-@pytest.fixture
-def services(app: Flask) -> Services:
-    return app.extensions["addon"]
 
 
 def use(services: Services, provider: str, zoom: FakeZoom, webex: FakeWebex) -> None:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from flask import Flask
 
 from addon.policy import effective_settings
 from addon.services import Services
@@ -27,11 +26,6 @@ from tests.test_scheduling import EVENT_ID, arrange_event, event_action, use
 
 OFFERED = ("jitsi", "webex", "zoom")
 DOMAIN = ALICE.email.split("@")[1]
-
-
-@pytest.fixture
-def services(app: Flask) -> Services:
-    return app.extensions["addon"]
 
 
 def set_policy(services: Services, **fields: Any) -> None:
@@ -94,6 +88,7 @@ def test_the_settings_card_shows_what_the_admin_fixed_and_offers_only_what_is_al
     assert "Set by your administrator" in text
     assert "Webex" not in text
     widgets = [w for s in card["sections"] for w in s["widgets"]]
+    assert widgets
     assert not any(w.get("selectionInput", {}).get("name") == "provider" for w in widgets)
 
 

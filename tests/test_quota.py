@@ -33,6 +33,7 @@ from tests.fakes.http_server import WsgiServer
 from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import ALICE, GoogleCaller
+from tests.pauses import Pauses
 from tests.test_gmail import MESSAGE
 from tests.test_scheduling import EVENT_ID, arrange_event, event_action, notification, schedule_body, stored_event, use
 from tests.test_sync import meeting_on_event, settle, the_meeting
@@ -45,11 +46,6 @@ BUSY = "Google is busy right now"
 LIMIT = "A Google usage limit was reached"
 PERMISSION = "The add-on lacks a permission"
 INVOKER = "addon-tasks@test-project.iam.gserviceaccount.com"
-
-
-@pytest.fixture
-def services(app: Flask) -> Services:
-    return app.extensions["addon"]
 
 
 @pytest.fixture
@@ -150,7 +146,7 @@ def test_a_retry_after_beyond_the_budget_is_not_waited_for(
 
 
 def test_a_retry_after_that_fits_the_budget_is_waited_for(
-    caller: GoogleCaller, google: FakeGoogle, quota_lines: Callable[[], list[dict[str, Any]]]
+    caller: GoogleCaller, google: FakeGoogle, quota_lines: Callable[[], list[dict[str, Any]]], pauses: Pauses
 ) -> None:
     google.fail("/gmail/", 429, body=quota_error(429, api="gmail"), headers={"Retry-After": "1"})
 
@@ -160,6 +156,8 @@ def test_a_retry_after_that_fits_the_budget_is_waited_for(
     assert len(google.requests_to("/gmail/")) == 2
     (line,) = quota_lines()
     assert (line["retryAfterSeconds"], line["retrying"]) == (1.0, True)
+    (waited,) = pauses.seconds
+    assert waited >= 1.0
 
 
 # Opening an event: a slow-down is not a refusal ------------------------------------------------
@@ -513,6 +511,7 @@ def test_with_cloud_tasks_the_sync_after_a_backoff_is_a_task_for_its_end(
 
     assert the_meeting("zoom", zoom, webex).data["topic"] == "Through a task after the backoff"
     assert len(google.state.cloud_tasks) - queued == 2  # the notification's task, and the one after the backoff
-    assert all(d.status == 200 for d in google.state.task_dispatches)
+    dispatched = google.state.task_dispatches
+    assert dispatched and all(d.status == 200 for d in dispatched)
     record = sync_record(services)
     assert (record.quota_strikes, record.suspended) == (0, None)

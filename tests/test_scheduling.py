@@ -35,11 +35,6 @@ START = (datetime.now(UTC) + timedelta(days=5)).astimezone(ZURICH).replace(hour=
 EVENT_ID = "evt42"
 
 
-@pytest.fixture
-def services(app: Flask) -> Services:
-    return app.extensions["addon"]
-
-
 def use(services: Services, provider: str, zoom: FakeZoom, webex: FakeWebex) -> None:
     """Alice's chosen service, with her account connected where it needs one."""
     services.store.put(UserSettings(user_id=ALICE.sub, provider=provider))

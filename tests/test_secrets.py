@@ -132,10 +132,11 @@ def test_plain_values_never_reach_secret_manager(
 
 def test_a_503_from_secret_manager_is_retried(google: FakeGoogle, secret_manager: FakeSecretManager) -> None:
     secret_manager.create(SECRET_KEY, KEY_A)
-    secret_manager.fail(503, times=2)
+    secret_manager.fail("/v1/projects/", 503, times=2)
 
     assert Settings.from_env(production_env(google, secret_manager)).secret_key == KEY_A
-    assert len(secret_manager.state.accessed) == 3
+    assert len(secret_manager.requests_to("GET", "/v1/projects/")) == 3
+    assert secret_manager.state.accessed == [version_name(SECRET_KEY)]
 
 
 # Failures stop the start in one line ---------------------------------------------------------

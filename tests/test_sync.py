@@ -47,11 +47,6 @@ def settings(settings: Settings, google: FakeGoogle, tmp_path: Any) -> Settings:
     return dataclasses.replace(settings, sync_credentials=str(key_file), sync_delete_grace_seconds=0)
 
 
-@pytest.fixture
-def services(app: Flask) -> Services:
-    return app.extensions["addon"]
-
-
 @pytest.fixture(autouse=True)
 def served(app: Flask, google: FakeGoogle) -> Iterator[str]:
     """The app on a real HTTP server, where the fake Calendar delivers its push notifications."""

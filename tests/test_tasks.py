@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from addon import create_app
@@ -73,11 +71,6 @@ def test_the_app_engine_cron_header_counts_only_on_app_engine(client: FlaskClien
     finally:
         on_app_engine.extensions["addon"].close()
     assert answer.status_code == 200
-
-
-@pytest.fixture
-def services(app: Flask) -> Iterator[Services]:
-    yield app.extensions["addon"]
 
 
 def test_the_purge_deletes_what_outlived_its_retention_and_keeps_the_rest(

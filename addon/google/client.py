@@ -19,7 +19,7 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpRequest
 
 from addon.google.quota import quota_answer, retry_after
-from addon.outbound import PerThread, pause_before_retry, retry_delay
+from addon.outbound import PerThread, Sleep, pause_before_retry, retry_delay
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +97,14 @@ class GoogleApis:
         retries: int = 2,
         budget_seconds: float = 8.0,
         quota_backoff_seconds: float = QUOTA_BACKOFF_SECONDS,
+        *,
+        sleep: Sleep = time.sleep,
     ) -> None:
         self.timeout_seconds = timeout_seconds
         self.retries = retries
         self.budget_seconds = budget_seconds
         self.quota_backoff_seconds = quota_backoff_seconds
+        self.sleep = sleep
         # Resources are built once: building one walks the discovery document (about a millisecond each).
         self.gmail = _build("gmail", "v1", endpoint)
         self.calendar = _build("calendar", "v3", endpoint)
@@ -156,7 +159,7 @@ class GoogleApis:
         self._connections.close()
 
     def _pause(self, attempt: int, deadline: float) -> bool:
-        return pause_before_retry(attempt, self.retries, deadline, self.timeout_seconds)
+        return pause_before_retry(attempt, self.retries, deadline, self.timeout_seconds, sleep=self.sleep)
 
     def _waited_out(self, quota: GoogleQuota, attempt: int, deadline: float) -> bool:
         """Count the quota answer, then wait before the next try if one is worth it and fits; False if not.
@@ -178,7 +181,7 @@ class GoogleApis:
         count_quota_answer(quota, mode, retrying=delay is not None)
         if delay is None:
             return False
-        time.sleep(delay)
+        self.sleep(delay)
         return True
 
 

@@ -20,7 +20,7 @@ from addon.meetings.model import (
     RateLimited,
     ServiceUnavailable,
 )
-from addon.outbound import PerThread, pause_before_retry
+from addon.outbound import PerThread, Sleep, pause_before_retry
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,15 @@ class ServiceClient:
         timeout_seconds: float = 4.0,
         retries: int = 2,
         budget_seconds: float = 8.0,
+        *,
+        sleep: Sleep = time.sleep,
     ) -> None:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.timeout_seconds = timeout_seconds
         self.retries = retries
         self.budget_seconds = budget_seconds
+        self.sleep = sleep
         self._sessions = PerThread(_new_session)
 
     def call(
@@ -147,7 +150,7 @@ class ServiceClient:
         return self._sessions.get()
 
     def _pause(self, attempt: int, deadline: float, at_least: float = 0.0) -> bool:
-        return pause_before_retry(attempt, self.retries, deadline, self.timeout_seconds, at_least)
+        return pause_before_retry(attempt, self.retries, deadline, self.timeout_seconds, at_least, sleep=self.sleep)
 
 
 def _new_session() -> requests.Session:

@@ -54,8 +54,9 @@ from tests.fakes.calendar_feed import (
     tombstone,
 )
 from tests.fakes.google_cloud import FakeGoogleCloud
-from tests.fakes.http_server import ServedFake, json_response
+from tests.fakes.http_server import json_response
 from tests.fakes.identity import SigningKey, system_claims
+from tests.fakes.scripting import ScriptedFake, ScriptedState
 
 CALENDAR_EVENTS_SCOPE = "https://www.googleapis.com/auth/calendar.events"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -80,17 +81,6 @@ SHORT_LIVED = (
     "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. "
     "Check your iat and exp values in the JWT claim."
 )
-
-
-@dataclass
-class Failure:
-    status: int
-    times: int
-    body: dict[str, Any] | None = None
-    method: str | None = None
-    # The request takes effect; only its answer is replaced by the failure (a lost answer).
-    applied: bool = False
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,14 +127,11 @@ class ChannelToken(Enum):
 
 
 @dataclass
-class FakeGoogleState:
+class FakeGoogleState(ScriptedState):
     messages: dict[str, FakeMessage] = field(default_factory=dict)
     # Every event ever written, by (calendar, id); deleted ones stay as tombstones with status "cancelled".
     events: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     user_tokens: set[str] = field(default_factory=set)
-    failures: dict[str, list[Failure]] = field(default_factory=dict)
-    delay_seconds: dict[str, float] = field(default_factory=dict)
-    requests: list[Request] = field(default_factory=list)
     cert_fetches: int = 0
     certs_max_age: int = 3600
     certs_status: int = 200
@@ -183,7 +170,7 @@ class FakeGoogleState:
     task_dispatches: list[TaskDispatch] = field(default_factory=list)
 
 
-class FakeGoogle(ServedFake):
+class FakeGoogle(ScriptedFake):
     """Gmail messages.get, Calendar events and push channels, Directory users.get, OAuth2 certs and token."""
 
     def __init__(self) -> None:
@@ -317,23 +304,6 @@ class FakeGoogle(ServedFake):
         with self._lock:
             self.state.log.invalidate(calendar_id)
 
-    def fail(
-        self,
-        path_prefix: str,
-        status: int,
-        times: int = 1,
-        body: dict[str, Any] | None = None,
-        method: str | None = None,
-        applied: bool = False,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        """The next `times` requests under `path_prefix` (with `method`, if given) answer `status`."""
-        failure = Failure(status, times, body, method, applied, dict(headers or {}))
-        self.state.failures.setdefault(path_prefix, []).append(failure)
-
-    def stall(self, path_prefix: str, seconds: float) -> None:
-        self.state.delay_seconds[path_prefix] = seconds
-
     # Push channels ---------------------------------------------------------------------------
 
     def notify(self, calendar_id: str) -> None:
@@ -430,9 +400,6 @@ class FakeGoogle(ServedFake):
 
     # Assertions ------------------------------------------------------------------------------
 
-    def requests_to(self, path_prefix: str) -> list[Request]:
-        return [r for r in self.state.requests if r.path.startswith(path_prefix)]
-
     def events_of(self, calendar_id: str) -> list[dict[str, Any]]:
         """The calendar's events as its user sees them (no tombstones), oldest write first."""
         with self._lock:
@@ -512,30 +479,15 @@ class FakeGoogle(ServedFake):
 
     # Serving -------------------------------------------------------------------------------
 
-    def _wsgi(self, environ: dict, start_response: Any) -> Any:
-        request = Request(environ)
-        request.get_data()
-        with self._lock:
-            self.state.requests.append(request)
-        return self._route(request)(environ, start_response)
+    def _failure_response(self, status: int, body: dict[str, Any] | None) -> Response:
+        return json_response(
+            body if body is not None else _error_body(status, "scripted failure", "backendError"), status
+        )
 
     def _route(self, request: Request) -> Response:
-        path = request.path
-        for prefix, seconds in self.state.delay_seconds.items():
-            if path.startswith(prefix):
-                time.sleep(seconds)
-        if path == "/oauth2/v1/certs":
+        if request.path == "/oauth2/v1/certs":
             return self._certs()
-        failure = self._scripted_failure(path, request.method)
-        if failure is not None:
-            scripted, applied = failure
-            if applied:
-                self._handle(request, path)
-            return scripted
-        return self._handle(request, path)
-
-    def _handle(self, request: Request, path: str) -> Response:
-        parts = [unquote(p) for p in path.strip("/").split("/")]
+        parts = [unquote(p) for p in request.path.strip("/").split("/")]
         answer = self.cloud.handle(request, parts)
         if answer is not None:
             return answer
@@ -745,20 +697,6 @@ class FakeGoogle(ServedFake):
         response = json_response(keys)
         response.headers["Cache-Control"] = f"public, max-age={self.state.certs_max_age}, must-revalidate, no-transform"
         return response
-
-    def _scripted_failure(self, path: str, method: str) -> tuple[Response, bool] | None:
-        with self._lock:
-            for prefix, failures in self.state.failures.items():
-                if path.startswith(prefix) and failures and failures[0].method in (None, method):
-                    failure = failures[0]
-                    failure.times -= 1
-                    if failure.times <= 0:
-                        failures.pop(0)
-                    body = failure.body or _error_body(failure.status, "scripted failure", "backendError")
-                    response = json_response(body, failure.status)
-                    response.headers.update(failure.headers)
-                    return response, failure.applied
-        return None
 
     def _authorized(self, request: Request) -> Response | None:
         if _bearer(request) not in self.state.user_tokens:

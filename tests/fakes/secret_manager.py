@@ -19,7 +19,8 @@ from typing import Any, Literal
 from werkzeug.wrappers import Request, Response
 
 from tests.fakes.google import RUNTIME_IDENTITY, FakeGoogle
-from tests.fakes.http_server import ServedFake, json_response
+from tests.fakes.http_server import json_response
+from tests.fakes.scripting import ScriptedFake, ScriptedState
 
 PROJECT = "test-project"
 PROJECT_NUMBER = "123456789012"
@@ -52,26 +53,24 @@ class Version:
 
 
 @dataclass
-class FakeSecretManagerState:
+class FakeSecretManagerState(ScriptedState):
     # Versions of each secret by its id, oldest first (version n is versions[n - 1]).
     secrets: dict[str, list[Version]] = field(default_factory=dict)
     # Secrets the accessor holds roles/secretmanager.secretAccessor on; or the whole project.
     accessor: str = RUNTIME_IDENTITY
     accessible: set[str] = field(default_factory=set)
     project_accessor: bool = False
-    # Statuses the next requests answer instead, in order.
-    failures: list[int] = field(default_factory=list)
     # Each version name asked for, as asked.
     accessed: list[str] = field(default_factory=list)
 
 
-class FakeSecretManager(ServedFake):
+class FakeSecretManager(ScriptedFake):
     """Secrets and their versions in one project, read as the runtime identity of `google`'s metadata server."""
 
     def __init__(self, google: FakeGoogle) -> None:
         self.google = google
         self.state = FakeSecretManagerState()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         super().__init__()
 
     def reset(self) -> None:
@@ -115,16 +114,14 @@ class FakeSecretManager(ServedFake):
         with self._lock:
             self.state.project_accessor = True
 
-    def fail(self, status: int, times: int = 1) -> None:
-        with self._lock:
-            self.state.failures.extend([status] * times)
-
     # Serving -------------------------------------------------------------------------------
 
-    def _wsgi(self, environ: dict, start_response: Any) -> Any:
-        return self._answer(Request(environ))(environ, start_response)
+    def _failure_response(self, status: int, body: dict[str, Any] | None) -> Response:
+        if body is not None:
+            return json_response(body, status)
+        return _error(status, "The service is currently unavailable." if status == 503 else "Failure.")
 
-    def _answer(self, request: Request) -> Response:
+    def _route(self, request: Request) -> Response:
         match = ACCESS_PATH.fullmatch(request.path)
         if match is None or request.method != "GET":
             return _error(404, f"Method not found: {request.method} {request.path}")
@@ -135,9 +132,6 @@ class FakeSecretManager(ServedFake):
         asked = f"projects/{project}/secrets/{secret_id}/versions/{version_id}"
         with self._lock:
             self.state.accessed.append(asked)
-            if self.state.failures:
-                status = self.state.failures.pop(0)
-                return _error(status, "The service is currently unavailable." if status == 503 else "Failure.")
             if not SECRET_ID.fullmatch(secret_id) or not VERSION_ID.fullmatch(version_id):
                 return _error(400, f"Invalid resource name: {asked}.")
             granted = self.state.project_accessor or secret_id in self.state.accessible

@@ -12,24 +12,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import secrets
 import string
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import count
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from werkzeug.wrappers import Request, Response
 
 from tests.fakes.http_server import json_response
-from tests.fakes.scripting import ScriptedFake, ScriptedState
+from tests.fakes.oauth_server import Grant, OAuthRules, OAuthServerFake, OAuthState, Refusal, Refusals
 
-DEFAULT_USER = "alice@corp.example"
 GRANTED_SCOPES = frozenset(
     {"meeting:schedules_read", "meeting:schedules_write", "meeting:preferences_read", "spark:kms"}
 )
@@ -67,27 +64,6 @@ class Refused(Exception):
 
 
 @dataclass
-class AuthCode:
-    redirect_uri: str
-    challenge: str
-    email: str
-    scopes: frozenset[str]
-
-
-@dataclass
-class AccessToken:
-    email: str
-    scopes: frozenset[str]
-    expired: bool = False
-
-
-@dataclass
-class RefreshToken:
-    email: str
-    scopes: frozenset[str]
-
-
-@dataclass
 class FakeMeeting:
     data: dict[str, Any]  # the MeetingSeriesObject Webex answers with
     host: str
@@ -118,23 +94,42 @@ def default_sites() -> list[dict[str, Any]]:
 
 
 @dataclass
-class FakeWebexState(ScriptedState):
+class FakeWebexState(OAuthState):
     meetings: dict[str, FakeMeeting] = field(default_factory=dict)
-    codes: dict[str, AuthCode] = field(default_factory=dict)
-    access_tokens: dict[str, AccessToken] = field(default_factory=dict)
-    refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     sites: list[dict[str, Any]] = field(default_factory=default_sites)
     password_rules: PasswordRules = field(default_factory=PasswordRules)
     # (recipient, what): the emails Webex itself would have sent.
     emails_sent: list[tuple[str, str]] = field(default_factory=list)
-    next_login: str | None = None
-    deny_next: bool = False
-    rotate_refresh_tokens: bool = False
-    refreshes: int = 0
 
 
-class FakeWebex(ScriptedFake):
-    """Webex's /authorize and /access_token, /meetingPreferences/sites, /meetings and /meetingInvitees, under /v1."""
+class FakeWebex(OAuthServerFake):
+    """Webex's /authorize and /access_token, /meetingPreferences/sites, /meetings and /meetingInvitees, under /v1.
+
+    Its refresh tokens stay the same across refreshes unless `rotate_refresh_tokens` is set, and connecting
+    again leaves the earlier grants working.
+    """
+
+    oauth_rules = OAuthRules(
+        token_prefix="wx",
+        token_bytes=24,
+        access_token_seconds=ACCESS_TOKEN_SECONDS,
+        code_seconds=None,
+        known_scopes=KNOWN_SCOPES,
+        granted_scopes=GRANTED_SCOPES,
+        client_in_form=True,
+        reauthorizing_ends_grants=False,
+        refusals=Refusals(
+            not_form=Refusal(400, "invalid_request", "The request must be form-encoded."),
+            bad_client=Refusal(401, "invalid_client", "Client authentication failed."),
+            unknown_code=Refusal(400, "invalid_grant", "The authorization code is invalid or expired."),
+            redirect_mismatch=Refusal(400, "invalid_grant", "The authorization code is invalid or expired."),
+            wrong_verifier=Refusal(400, "invalid_grant", "The code verifier does not match the challenge."),
+            unknown_refresh_token=Refusal(
+                400, "invalid_grant", "The refresh token provided is expired, revoked, malformed, or invalid."
+            ),
+            unsupported_grant_type=Refusal(400, "unsupported_grant_type", "Unsupported grant_type {grant_type!r}."),
+        ),
+    )
 
     def __init__(
         self,
@@ -142,12 +137,8 @@ class FakeWebex(ScriptedFake):
         client_secret: str = "webex-client-secret",
         redirect_uris: tuple[str, ...] | None = None,
     ) -> None:
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self.redirect_uris = redirect_uris  # None: any redirect URI is registered
         self.state = FakeWebexState()
-        self._lock = threading.RLock()
-        super().__init__()
+        super().__init__(client_id, client_secret, redirect_uris)
 
     @property
     def api_base(self) -> str:
@@ -166,10 +157,6 @@ class FakeWebex(ScriptedFake):
             return {meeting_id: m for meeting_id, m in self.state.meetings.items() if not m.deleted}
 
     @property
-    def refreshes(self) -> int:
-        return self.state.refreshes
-
-    @property
     def password_rules(self) -> PasswordRules:
         """The site's password rules; change its fields to make the site stricter or looser."""
         return self.state.password_rules
@@ -185,42 +172,8 @@ class FakeWebex(ScriptedFake):
             ]
 
     @property
-    def rotate_refresh_tokens(self) -> bool:
-        return self.state.rotate_refresh_tokens
-
-    @rotate_refresh_tokens.setter
-    def rotate_refresh_tokens(self, value: bool) -> None:
-        self.state.rotate_refresh_tokens = value
-
-    @property
     def emails_sent(self) -> list[tuple[str, str]]:
         return list(self.state.emails_sent)
-
-    def next_login(self, email: str) -> None:
-        """The next authorization is approved as this user."""
-        self.state.next_login = email
-
-    def deny_next(self) -> None:
-        """The user declines the next authorization."""
-        self.state.deny_next = True
-
-    def connect(self, email: str = DEFAULT_USER) -> dict[str, Any]:
-        """Tokens for `email` as the code exchange would issue them, without the browser round trip."""
-        with self._lock:
-            return self._issue(email, GRANTED_SCOPES)
-
-    def revoke_user(self, email: str) -> None:
-        """Every access and refresh token of this user stops working."""
-        with self._lock:
-            for tokens in (self.state.access_tokens, self.state.refresh_tokens):
-                for token in [t for t, grant in tokens.items() if grant.email == email]:
-                    del tokens[token]
-
-    def expire_access_tokens(self) -> None:
-        """Access tokens issued so far are refused with 401; refresh tokens still work."""
-        with self._lock:
-            for token in self.state.access_tokens.values():
-                token.expired = True
 
     # Serving -------------------------------------------------------------------------------
 
@@ -228,6 +181,10 @@ class FakeWebex(ScriptedFake):
         return _webex_json(body if body is not None else _error_body(_reason(status)), status)
 
     def _route(self, request: Request) -> Response:
+        with self._lock:
+            return self._answer(request)
+
+    def _answer(self, request: Request) -> Response:
         parts = [unquote(p) for p in request.path.strip("/").split("/")]
         routes = {
             ("GET", "v1/authorize"): self._authorize,
@@ -262,71 +219,9 @@ class FakeWebex(ScriptedFake):
         except Refused as refusal:
             return _webex_json(_error_body(refusal.message), refusal.status)
 
-    # OAuth ---------------------------------------------------------------------------------
+    # OAuth, in Webex's words ---------------------------------------------------------------
 
-    def _authorize(self, request: Request) -> Response:
-        args = request.args
-        redirect_uri = args.get("redirect_uri", "")
-        # Without a known client and a registered redirect URI there is nowhere safe to send the user.
-        if args.get("client_id") != self.client_id:
-            raise Refused(400, "Invalid client_id.")
-        if not redirect_uri or (self.redirect_uris is not None and redirect_uri not in self.redirect_uris):
-            raise Refused(400, "Invalid redirect_uri.")
-        state = args.get("state")
-        scopes = frozenset(args.get("scope", "").split())
-        login, self.state.next_login = self.state.next_login or DEFAULT_USER, None
-        denied, self.state.deny_next = self.state.deny_next, False
-        if args.get("response_type") != "code":
-            return _redirect(redirect_uri, state, error="unsupported_response_type")
-        if args.get("code_challenge_method") != "S256" or not args.get("code_challenge"):
-            return _redirect(redirect_uri, state, error="invalid_request")
-        if not scopes or not scopes <= KNOWN_SCOPES:
-            return _redirect(redirect_uri, state, error="invalid_scope")
-        if denied:
-            return _redirect(redirect_uri, state, error="access_denied")
-        code = secrets.token_urlsafe(24)
-        self.state.codes[code] = AuthCode(redirect_uri, args["code_challenge"], login, scopes)
-        return _redirect(redirect_uri, state, code=code)
-
-    def _token(self, request: Request) -> Response:
-        if request.mimetype != "application/x-www-form-urlencoded":
-            return _oauth_error(400, "invalid_request", "The request must be form-encoded.")
-        form = request.form
-        client_id, client_secret = form.get("client_id"), form.get("client_secret")
-        if request.authorization is not None and request.authorization.type == "basic":
-            client_id, client_secret = request.authorization.username, request.authorization.password
-        if client_id != self.client_id or not hmac.compare_digest(str(client_secret), self.client_secret):
-            return _oauth_error(401, "invalid_client", "Client authentication failed.")
-        grant_type = form.get("grant_type")
-        if grant_type == "authorization_code":
-            code = self.state.codes.pop(form.get("code", ""), None)  # single use, even when the exchange fails
-            if code is None or code.redirect_uri != form.get("redirect_uri"):
-                return _oauth_error(400, "invalid_grant", "The authorization code is invalid or expired.")
-            if not hmac.compare_digest(_s256(form.get("code_verifier", "")), code.challenge):
-                return _oauth_error(400, "invalid_grant", "The code verifier does not match the challenge.")
-            return json_response(self._issue(code.email, code.scopes))
-        if grant_type == "refresh_token":
-            old = form.get("refresh_token", "")
-            grant = self.state.refresh_tokens.get(old)
-            if grant is None:
-                return _oauth_error(
-                    400,
-                    "invalid_grant",
-                    "The refresh token provided is expired, revoked, malformed, or invalid.",
-                )
-            self.state.refreshes += 1
-            if self.state.rotate_refresh_tokens:
-                del self.state.refresh_tokens[old]
-                return json_response(self._issue(grant.email, grant.scopes))
-            return json_response(self._issue(grant.email, grant.scopes, refresh_token=old))
-        return _oauth_error(400, "unsupported_grant_type", f"Unsupported grant_type {grant_type!r}.")
-
-    def _issue(self, email: str, scopes: frozenset[str], refresh_token: str | None = None) -> dict[str, Any]:
-        access_token = "wx-at-" + secrets.token_urlsafe(24)
-        self.state.access_tokens[access_token] = AccessToken(email, scopes)
-        if refresh_token is None:
-            refresh_token = "wx-rt-" + secrets.token_urlsafe(24)
-            self.state.refresh_tokens[refresh_token] = RefreshToken(email, scopes)
+    def _token_answer(self, access_token: str, refresh_token: str, grant: Grant) -> dict[str, Any]:
         return {
             "access_token": access_token,
             "expires_in": ACCESS_TOKEN_SECONDS,
@@ -335,10 +230,15 @@ class FakeWebex(ScriptedFake):
             "token_type": "Bearer",
         }
 
+    def _oauth_error(self, refusal: Refusal) -> Response:
+        return json_response({"error": refusal.error, "error_description": refusal.description}, refusal.status)
+
+    def _unsafe_authorize(self, what: Literal["client_id", "redirect_uri"]) -> Response:
+        return _webex_json(_error_body(f"Invalid {what}."), 400)
+
     def _caller(self, request: Request, scope: str) -> str:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        grant = self.state.access_tokens.get(token) if scheme.lower() == "bearer" else None
-        if grant is None or grant.expired:
+        grant = self._bearer_grant(request)
+        if grant is None:
             raise Refused(401, "The request requires a valid access token set in the Authorization request header.")
         if scope not in grant.scopes:
             raise Refused(403, "The server understood the request, but refused to fulfill it.")
@@ -868,17 +768,6 @@ def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _s256(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def _redirect(redirect_uri: str, state: str | None, **params: str) -> Response:
-    query = {**params, **({"state": state} if state is not None else {})}
-    separator = "&" if "?" in redirect_uri else "?"
-    return Response(status=302, headers={"Location": f"{redirect_uri}{separator}{urlencode(query)}"})
-
-
 def _reason(status: int) -> str:
     reasons = {
         400: "The request was invalid or cannot be otherwise served.",
@@ -901,7 +790,3 @@ def _webex_json(body: Any, status: int = 200) -> Response:
     response = json_response(body, status)
     response.headers["Trackingid"] = "ROUTER_" + secrets.token_hex(8)
     return response
-
-
-def _oauth_error(status: int, error: str, description: str) -> Response:
-    return json_response({"error": error, "error_description": description}, status)

@@ -12,27 +12,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import re
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from email.utils import format_datetime
 from itertools import count
-from typing import Any
-from urllib.parse import unquote, urlencode
+from typing import Any, Literal
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from werkzeug.wrappers import Request, Response
 
 from tests.fakes.http_server import json_response
-from tests.fakes.scripting import ScriptedFake, ScriptedState
+from tests.fakes.oauth_server import Grant, OAuthRules, OAuthServerFake, OAuthState, Refusal, Refusals
 
-DEFAULT_USER = "alice@corp.example"
-GRANTED_SCOPE = "meeting:read meeting:write user:read"
 ACCESS_TOKEN_SECONDS = 3599
 CODE_SECONDS = 300
 DAILY_LIMIT = 100  # meeting creates and updates per user per day, reset at 00:00 UTC
@@ -88,29 +83,6 @@ def invalid(field_name: str, message: str) -> Refused:
 
 
 @dataclass
-class Grant:
-    """One authorization of the app by one user; re-authorizing or revoking ends it."""
-
-    email: str
-    alive: bool = True
-
-
-@dataclass
-class AuthCode:
-    redirect_uri: str
-    challenge: str
-    email: str
-    issued_at: float
-
-
-@dataclass
-class AccessToken:
-    grant: Grant
-    expires_at: float
-    expired: bool = False
-
-
-@dataclass
 class FakeMeeting:
     data: dict[str, Any]  # the meeting object as GET /meetings/{id} answers it, but for its occurrences
     host: str
@@ -138,27 +110,46 @@ class PasscodeRequirement:
 
 
 @dataclass
-class FakeZoomState(ScriptedState):
+class FakeZoomState(OAuthState):
+    rotate_refresh_tokens: bool = True  # a Zoom refresh token works once
     meetings: dict[str, FakeMeeting] = field(default_factory=dict)
-    codes: dict[str, AuthCode] = field(default_factory=dict)
-    access_tokens: dict[str, AccessToken] = field(default_factory=dict)
-    refresh_tokens: dict[str, Grant] = field(default_factory=dict)
     deleted_users: set[str] = field(default_factory=set)
     page_tokens: dict[str, int] = field(default_factory=dict)
     writes: dict[tuple[str, str], int] = field(default_factory=dict)  # (user, UTC day) -> creates and updates
     # (recipient, what): the emails Zoom itself would have sent.
     emails_sent: list[tuple[str, str]] = field(default_factory=list)
-    next_login: str | None = None
-    deny_next: bool = False
-    refreshes: int = 0
     daily_limit: int = DAILY_LIMIT
     passcode_requirement: PasscodeRequirement = field(default_factory=PasscodeRequirement)
     # An account with a vanity URL (acme.zoom.us) or on a regional cluster (us05web.zoom.us) links there.
     join_host: str = "zoom.us"
 
 
-class FakeZoom(ScriptedFake):
+class FakeZoom(OAuthServerFake):
     """Zoom's /oauth/authorize, /oauth/token and /oauth/revoke, and the meeting endpoints under /v2."""
+
+    oauth_rules = OAuthRules(
+        token_prefix="zm",
+        token_bytes=32,
+        access_token_seconds=ACCESS_TOKEN_SECONDS,
+        code_seconds=CODE_SECONDS,
+        known_scopes=None,
+        granted_scopes=frozenset({"meeting:read", "meeting:write", "user:read"}),
+        client_in_form=False,
+        # Zoom 4741 "The token has been revoked": a new authorization ends the earlier ones.
+        reauthorizing_ends_grants=True,
+        refusals=Refusals(
+            not_form=Refusal(400, "invalid_request", "Unsupported content type"),
+            # As Zoom answers (a 400, not a 401): github.com/JubaerHossain/zoom-laravel/issues/3.
+            bad_client=Refusal(400, "invalid_client", "Invalid client_id or client_secret"),
+            # Zoom calls a spent or unknown code an invalid request: github.com/Jericho/ZoomNet/issues/36.
+            unknown_code=Refusal(400, "invalid_request", "Invalid authorization code {code}"),
+            redirect_mismatch=Refusal(400, "invalid_request", "Redirect URI mismatch."),
+            wrong_verifier=Refusal(400, "invalid_grant", "Invalid code_verifier"),
+            unknown_refresh_token=Refusal(400, "invalid_grant", "Invalid Token!"),
+            unsupported_grant_type=Refusal(400, "unsupported_grant_type", "Unsupported grant type"),
+            unknown_token=Refusal(400, "invalid_request", "Invalid Token!"),
+        ),
+    )
 
     def __init__(
         self,
@@ -166,12 +157,8 @@ class FakeZoom(ScriptedFake):
         client_secret: str = "zoom-client-secret",
         redirect_uris: tuple[str, ...] | None = None,
     ) -> None:
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self.redirect_uris = redirect_uris  # None: any redirect URI is registered
         self.state = FakeZoomState()
-        self._lock = threading.RLock()
-        super().__init__()
+        super().__init__(client_id, client_secret, redirect_uris)
 
     @property
     def api_base(self) -> str:
@@ -192,10 +179,6 @@ class FakeZoom(ScriptedFake):
         """The meetings that exist (not deleted), by id as a string."""
         with self._lock:
             return {meeting_id: m for meeting_id, m in self.state.meetings.items() if not m.deleted}
-
-    @property
-    def refreshes(self) -> int:
-        return self.state.refreshes
 
     @property
     def emails_sent(self) -> list[tuple[str, str]]:
@@ -219,30 +202,6 @@ class FakeZoom(ScriptedFake):
         with self._lock:
             return _occurrences(self.state.meetings[meeting_id])
 
-    def next_login(self, email: str) -> None:
-        """The next authorization is approved as this user."""
-        self.state.next_login = email
-
-    def deny_next(self) -> None:
-        """The user declines the next authorization."""
-        self.state.deny_next = True
-
-    def connect(self, email: str = DEFAULT_USER) -> dict[str, Any]:
-        """Tokens for `email` as the code exchange would issue them (ending the user's earlier grants)."""
-        with self._lock:
-            return self._authorize_grant(email)
-
-    def revoke_user(self, email: str) -> None:
-        """The user removes the app: every token of theirs stops working."""
-        with self._lock:
-            self._end_grants(email)
-
-    def expire_access_tokens(self) -> None:
-        """Access tokens issued so far are refused with 401 (code 124); refresh tokens still work."""
-        with self._lock:
-            for token in self.state.access_tokens.values():
-                token.expired = True
-
     def delete_user_on_zoom(self, email: str) -> None:
         """An admin deletes the user: their meetings go, and API calls answer 404 with code 1001."""
         with self._lock:
@@ -263,6 +222,10 @@ class FakeZoom(ScriptedFake):
         return {}
 
     def _route(self, request: Request) -> Response:
+        with self._lock:
+            return self._answer(request)
+
+    def _answer(self, request: Request) -> Response:
         parts = [unquote(p) for p in request.path.strip("/").split("/")]
         oauth = {
             ("GET", "oauth/authorize"): self._authorize,
@@ -299,118 +262,30 @@ class FakeZoom(ScriptedFake):
             response.headers.update(refusal.headers)
             return response
 
-    # OAuth ---------------------------------------------------------------------------------
+    # OAuth, in Zoom's words ----------------------------------------------------------------
 
-    def _authorize(self, request: Request) -> Response:
-        args = request.args
-        redirect_uri = args.get("redirect_uri", "")
-        # Without a known client and a registered redirect URI there is nowhere safe to send the user.
-        if args.get("client_id") != self.client_id:
-            return Response("Invalid client_id: 4,700", status=400, mimetype="text/html")
-        if not redirect_uri or (self.redirect_uris is not None and redirect_uri not in self.redirect_uris):
-            return Response("Invalid redirect: 4,700", status=400, mimetype="text/html")
-        state = args.get("state")
-        login, self.state.next_login = self.state.next_login or DEFAULT_USER, None
-        denied, self.state.deny_next = self.state.deny_next, False
-        if args.get("response_type") != "code":
-            return _redirect(redirect_uri, state, error="unsupported_response_type")
-        if args.get("code_challenge_method") != "S256" or not args.get("code_challenge"):
-            return _redirect(redirect_uri, state, error="invalid_request")
-        if denied:
-            return _redirect(redirect_uri, state, error="access_denied")
-        code = secrets.token_urlsafe(24)
-        self.state.codes[code] = AuthCode(redirect_uri, args["code_challenge"], login, time.monotonic())
-        return _redirect(redirect_uri, state, code=code)
-
-    def _client_refused(self, request: Request) -> Response | None:
-        auth = request.authorization
-        if (
-            auth is None
-            or auth.type != "basic"
-            or auth.username != self.client_id
-            or not hmac.compare_digest(str(auth.password), self.client_secret)
-        ):
-            # As Zoom answers (a 400, not a 401): github.com/JubaerHossain/zoom-laravel/issues/3.
-            return _oauth_error(400, "invalid_client", "Invalid client_id or client_secret")
-        if request.mimetype != "application/x-www-form-urlencoded":
-            return _oauth_error(400, "invalid_request", "Unsupported content type")
-        return None
-
-    def _token(self, request: Request) -> Response:
-        refused = self._client_refused(request)
-        if refused is not None:
-            return refused
-        form = request.form
-        grant_type = form.get("grant_type")
-        if grant_type == "authorization_code":
-            code = self.state.codes.pop(form.get("code", ""), None)  # single use, even when the exchange fails
-            if code is None or time.monotonic() - code.issued_at > CODE_SECONDS:
-                # Zoom calls a spent or unknown code an invalid request: github.com/Jericho/ZoomNet/issues/36.
-                return _oauth_error(400, "invalid_request", f"Invalid authorization code {form.get('code', '')}")
-            if code.redirect_uri != form.get("redirect_uri"):
-                return _oauth_error(400, "invalid_request", "Redirect URI mismatch.")
-            if not hmac.compare_digest(_s256(form.get("code_verifier", "")), code.challenge):
-                return _oauth_error(400, "invalid_grant", "Invalid code_verifier")
-            return json_response(self._authorize_grant(code.email))
-        if grant_type == "refresh_token":
-            # Refresh tokens rotate: the one just used is spent, whatever happens next.
-            grant = self.state.refresh_tokens.pop(form.get("refresh_token", ""), None)
-            if grant is None or not grant.alive:
-                return _oauth_error(400, "invalid_grant", "Invalid Token!")
-            self.state.refreshes += 1
-            return json_response(self._issue(grant))
-        return _oauth_error(400, "unsupported_grant_type", "Unsupported grant type")
-
-    def _revoke(self, request: Request) -> Response:
-        refused = self._client_refused(request)
-        if refused is not None:
-            return refused
-        token = request.form.get("token", "")
-        access = self.state.access_tokens.get(token)
-        grant = access.grant if access is not None else self.state.refresh_tokens.get(token)
-        if grant is None or not grant.alive:
-            return _oauth_error(400, "invalid_request", "Invalid Token!")
-        self._end(grant)
-        return json_response({"status": "success"})
-
-    def _authorize_grant(self, email: str) -> dict[str, Any]:
-        # Zoom 4741 "The token has been revoked": a new authorization ends the earlier ones.
-        self._end_grants(email)
-        return self._issue(Grant(email))
-
-    def _issue(self, grant: Grant) -> dict[str, Any]:
-        access_token = "zm-at-" + secrets.token_urlsafe(32)
-        refresh_token = "zm-rt-" + secrets.token_urlsafe(32)
-        self.state.access_tokens[access_token] = AccessToken(grant, time.monotonic() + ACCESS_TOKEN_SECONDS)
-        self.state.refresh_tokens[refresh_token] = grant
+    def _token_answer(self, access_token: str, refresh_token: str, grant: Grant) -> dict[str, Any]:
         return {
             "access_token": access_token,
             "token_type": "bearer",
             "refresh_token": refresh_token,
             "expires_in": ACCESS_TOKEN_SECONDS,
-            "scope": GRANTED_SCOPE,
+            "scope": " ".join(sorted(grant.scopes)),
             "api_url": self.url,
         }
 
-    def _end_grants(self, email: str) -> None:
-        grants = {id(t.grant): t.grant for t in self.state.access_tokens.values() if t.grant.email == email}
-        grants.update({id(g): g for g in self.state.refresh_tokens.values() if g.email == email})
-        for grant in grants.values():
-            self._end(grant)
+    def _oauth_error(self, refusal: Refusal) -> Response:
+        return json_response({"reason": refusal.description, "error": refusal.error}, refusal.status)
 
-    def _end(self, grant: Grant) -> None:
-        grant.alive = False
-        for token in [t for t, a in self.state.access_tokens.items() if a.grant is grant]:
-            del self.state.access_tokens[token]
-        for token in [t for t, g in self.state.refresh_tokens.items() if g is grant]:
-            del self.state.refresh_tokens[token]
+    def _unsafe_authorize(self, what: Literal["client_id", "redirect_uri"]) -> Response:
+        page = "Invalid client_id: 4,700" if what == "client_id" else "Invalid redirect: 4,700"
+        return Response(page, status=400, mimetype="text/html")
 
     def _caller(self, request: Request, user_id: str = "me") -> str:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        access = self.state.access_tokens.get(token) if scheme.lower() == "bearer" else None
-        if access is None or access.expired or time.monotonic() > access.expires_at or not access.grant.alive:
+        grant = self._bearer_grant(request)
+        if grant is None:
             raise Refused(401, 124, "Invalid access token.")
-        email = access.grant.email
+        email = grant.email
         if email in self.state.deleted_users:
             raise Refused(404, 1001, f"User does not exist: {user_id}.")
         if user_id not in ("me", email, _user_id(email)):
@@ -856,17 +731,6 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _s256(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def _redirect(redirect_uri: str, state: str | None, **params: str) -> Response:
-    query = {**params, "state": state or ""}
-    separator = "&" if "?" in redirect_uri else "?"
-    return Response(status=302, headers={"Location": f"{redirect_uri}{separator}{urlencode(query)}"})
-
-
 def _error_body(status: int) -> dict[str, Any]:
     return {"code": status, "message": REASONS.get(status, f"HTTP {status}")}
 
@@ -875,7 +739,3 @@ def _zoom_json(body: Any, status: int = 200) -> Response:
     response = json_response(body, status)
     response.headers["x-zm-trackingid"] = "v=2.0;clid=us06;rid=WEB_" + secrets.token_hex(16)
     return response
-
-
-def _oauth_error(status: int, error: str, reason: str) -> Response:
-    return json_response({"reason": reason, "error": error}, status)
