@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from addon.link_allowlist import LinkAllowlist
-from addon.meetings.oauth import TokenSet
 from addon.services import Services
 from addon.store import MeetingLink, UserSettings
 from tests.card_schema import action_cards, card_text, trigger_cards
@@ -23,6 +22,7 @@ from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import ALICE, GoogleCaller
 from tests.link_allowlist import link_allowed, prefix_matches
+from tests.scenarios import use
 
 # Google's examples ("Allowlist URLs", Apps Script manifest guide): (prefix, url, matches).
 GOOGLE_EXAMPLES = [
@@ -85,17 +85,6 @@ def test_googles_matching_rule_as_the_fake_and_the_app_read_it(prefix: str, url:
 def test_google_opens_its_own_pages_phone_and_mail_links_and_nothing_else_unlisted(url: str, expected: bool) -> None:
     assert link_allowed(url, ["https://addon.test/"]) is expected
     assert LinkAllowlist(["https://addon.test/"]).permits(url) is expected
-
-
-def use(services: Services, provider: str, zoom: FakeZoom, webex: FakeWebex) -> None:
-    services.store.put(UserSettings(user_id=ALICE.sub, provider=provider))
-    fake = {"zoom": zoom, "webex": webex}.get(provider)
-    if fake is not None:
-        tokens = fake.connect(ALICE.email)
-        expires = datetime.now(UTC) + timedelta(hours=1)
-        services.meetings.grants.save(
-            ALICE.sub, provider, TokenSet(tokens["access_token"], tokens["refresh_token"], expires)
-        )
 
 
 def schedule_body(caller: GoogleCaller) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from addon.logs import JsonFormatter, scrub, user_hash
 from addon.settings import Settings
 from tests.fakes.google import FakeGoogle
 from tests.google_caller import ALICE, GoogleCaller
-from tests.test_scheduling import arrange_event, event_action
+from tests.scenarios import arrange_event, event_action
 
 
 @pytest.mark.parametrize(

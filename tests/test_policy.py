@@ -22,7 +22,7 @@ from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import ALICE, GoogleCaller
 from tests.live_server import ROOT
-from tests.test_scheduling import EVENT_ID, arrange_event, event_action, use
+from tests.scenarios import EVENT_ID, arrange_event, event_action, use
 
 OFFERED = ("jitsi", "webex", "zoom")
 DOMAIN = ALICE.email.split("@")[1]

@@ -34,9 +34,19 @@ from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import ALICE, GoogleCaller
 from tests.pauses import Pauses
+from tests.scenarios import (
+    EVENT_ID,
+    arrange_event,
+    event_action,
+    meeting_on_event,
+    notification,
+    schedule_body,
+    settle,
+    stored_event,
+    the_meeting,
+    use,
+)
 from tests.test_gmail import MESSAGE
-from tests.test_scheduling import EVENT_ID, arrange_event, event_action, notification, schedule_body, stored_event, use
-from tests.test_sync import meeting_on_event, settle, the_meeting
 
 CALENDAR = ALICE.email
 KEY = f"{CALENDAR}/{EVENT_ID}"

@@ -6,74 +6,30 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 
 from addon.join_details import BLOCK_START, MEETING_PROPERTY
-from addon.meetings.oauth import TokenSet
 from addon.services import Services
-from addon.store import MeetingLink, UserSettings
+from addon.store import MeetingLink
 from tests.card_schema import action_cards, card_text, trigger_cards
-from tests.fakes.google import FakeGoogle, FakeMessage
+from tests.fakes.google import FakeGoogle
 from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import ALICE, GoogleCaller
-
-MESSAGE = FakeMessage(
-    "msg-f:77",
-    "per-message-77",
-    [
-        ("Subject", "Re: Launch plan"),
-        ("From", '"Doe, Jane" <jane@partner.example>'),
-        ("To", "alice@corp.example, bob@corp.example"),
-    ],
+from tests.scenarios import (
+    EVENT_ID,
+    MESSAGE,
+    START,
+    arrange_event,
+    event_action,
+    inserted_events,
+    notification,
+    schedule_body,
+    stored_event,
+    use,
 )
-ZURICH = ZoneInfo("Europe/Zurich")
-START = (datetime.now(UTC) + timedelta(days=5)).astimezone(ZURICH).replace(hour=15, minute=0, second=0, microsecond=0)
-EVENT_ID = "evt42"
-
-
-def use(services: Services, provider: str, zoom: FakeZoom, webex: FakeWebex) -> None:
-    """Alice's chosen service, with her account connected where it needs one."""
-    services.store.put(UserSettings(user_id=ALICE.sub, provider=provider))
-    fake = {"zoom": zoom, "webex": webex}.get(provider)
-    if fake is not None:
-        tokens = fake.connect("alice@corp.example")
-        services.meetings.grants.save(
-            ALICE.sub,
-            provider,
-            TokenSet(tokens["access_token"], tokens["refresh_token"], datetime.now(UTC) + timedelta(hours=1)),
-        )
-
-
-def schedule_body(caller: GoogleCaller, **inputs: Any) -> dict[str, Any]:
-    form = {
-        "title": ["Launch plan"],
-        "participants": ["jane@partner.example", "bob@corp.example"],
-        "duration": ["45"],
-        "send_invitations": ["yes"],
-        **inputs,
-    }
-    body = caller.gmail_event(MESSAGE.message_id, MESSAGE.access_token)
-    body["commonEventObject"]["formInputs"] = {
-        name: {"stringInputs": {"value": values}} for name, values in form.items() if name != "start"
-    }
-    start = inputs.get("start", START)
-    body["commonEventObject"]["formInputs"]["start"] = {
-        "dateTimeInput": {"msSinceEpoch": int(start.timestamp() * 1000)}
-    }
-    return body
-
-
-def inserted_events(google: FakeGoogle) -> list[dict[str, Any]]:
-    return [e for (calendar, _), e in google.state.events.items() if calendar == ALICE.email]
-
-
-def notification(response: Any) -> str:
-    return response.get_json()["renderActions"]["action"]["notification"]["text"]
-
 
 # From Gmail --------------------------------------------------------------------------------
 
@@ -224,33 +180,6 @@ def test_without_the_calendar_scope_the_user_is_asked_for_it(caller: GoogleCalle
 
 
 # In Calendar --------------------------------------------------------------------------------
-
-
-def arrange_event(google: FakeGoogle, **fields: Any) -> None:
-    google.add_event(
-        ALICE.email,
-        {
-            "id": EVENT_ID,
-            "summary": "Quarterly review",
-            "description": "Agenda: numbers.",
-            "start": {"dateTime": START.isoformat(), "timeZone": "Europe/Zurich"},
-            "end": {"dateTime": (START + timedelta(hours=1)).isoformat(), "timeZone": "Europe/Zurich"},
-            "attendees": [
-                {"email": ALICE.email, "self": True, "organizer": True},
-                {"email": "bob@corp.example"},
-                {"email": "room@resource.calendar.google.com", "resource": True},
-            ],
-            **fields,
-        },
-    )
-
-
-def event_action(caller: GoogleCaller, path: str) -> Any:
-    return caller.post(path, caller.calendar_event(ALICE.email, EVENT_ID))
-
-
-def stored_event(google: FakeGoogle) -> dict[str, Any]:
-    return google.state.events[(ALICE.email, EVENT_ID)]
 
 
 @pytest.mark.parametrize("provider", ["jitsi", "zoom", "webex"])

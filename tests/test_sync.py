@@ -32,10 +32,21 @@ from tests.fakes.identity import system_claims
 from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import ALICE, GoogleCaller
-from tests.test_scheduling import EVENT_ID, START, arrange_event, event_action, use
+from tests.scenarios import (
+    CALENDAR,
+    EVENT_ID,
+    KEY,
+    START,
+    arrange_event,
+    event_action,
+    meeting_on_event,
+    service,
+    settle,
+    the_meeting,
+    times,
+    use,
+)
 
-CALENDAR = ALICE.email
-KEY = f"{CALENDAR}/{EVENT_ID}"
 SERVICES = ["zoom", "webex"]
 
 
@@ -55,56 +66,6 @@ def served(app: Flask, google: FakeGoogle) -> Iterator[str]:
     google.push_target = f"http://127.0.0.1:{server.server_port}"
     yield google.push_target
     server.stop()
-
-
-def settle(google: FakeGoogle, services: Services) -> None:
-    """Wait until every notification is answered and every sync it started is done (syncs write, and
-    Calendar tells the app about its own writes too)."""
-    for _ in range(10):
-        seen = len(google.state.deliveries)
-        assert google.settle_deliveries(10)
-        assert services.tasks.wait_idle(20)
-        if len(google.state.deliveries) == seen:
-            return
-    raise AssertionError("the calendar never settled")
-
-
-def meeting_on_event(
-    caller: GoogleCaller,
-    google: FakeGoogle,
-    services: Services,
-    provider: str,
-    zoom: FakeZoom,
-    webex: FakeWebex,
-    **fields: Any,
-) -> MeetingLink:
-    """Alice adds a meeting to her event; the app then watches her calendar."""
-    use(services, provider, zoom, webex)
-    arrange_event(google, **fields)
-    response = event_action(caller, "/actions/add-meeting")
-    assert response.status_code == 200, response.get_data(as_text=True)
-    settle(google, services)
-    link = services.store.get(MeetingLink, KEY)
-    assert link is not None and link.state == "ready"
-    assert any(channel.calendar_id == CALENDAR for channel in google.channels_of(CALENDAR))
-    return link
-
-
-def times(start: datetime, length: timedelta) -> dict[str, Any]:
-    """An event's new start and end, as Calendar's editor saves them."""
-    return {
-        "start": {"dateTime": start.isoformat(), "timeZone": "Europe/Zurich"},
-        "end": {"dateTime": (start + length).isoformat(), "timeZone": "Europe/Zurich"},
-    }
-
-
-def service(provider: str, zoom: FakeZoom, webex: FakeWebex) -> FakeZoom | FakeWebex:
-    return {"zoom": zoom, "webex": webex}[provider]
-
-
-def the_meeting(provider: str, zoom: FakeZoom, webex: FakeWebex) -> Any:
-    (meeting,) = service(provider, zoom, webex).meetings.values()
-    return meeting
 
 
 def guests_of(provider: str, meeting: Any) -> set[str]:
