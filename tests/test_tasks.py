@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from addon import create_app
+from addon.google.delegation import OfflineAccess
 from addon.services import Services
 from addon.settings import Settings
 from addon.store import AuditRecord, CalendarSync, MeetingLink, OAuthState, WatchChannel
 from addon.sync import token_hash
 from tests.fakes.google import FakeGoogle
 from tests.fakes.identity import system_claims
+from tests.google_caller import ALICE
 
 SCHEDULER = "scheduler@test-project.iam.gserviceaccount.com"
-TASKS = ("/tasks/renew-channels", "/tasks/reconcile", "/tasks/purge")
 
 
 @pytest.fixture
@@ -30,13 +34,41 @@ def scheduler_token(google: FakeGoogle, settings: Settings, path: str, **overrid
     return google.key.sign(system_claims(settings.base_url + path, SCHEDULER, **overrides))
 
 
-@pytest.mark.parametrize("path", TASKS)
-def test_a_task_called_by_the_scheduler_runs(
-    client: FlaskClient, google: FakeGoogle, settings: Settings, path: str
-) -> None:
+def run_task(client: FlaskClient, google: FakeGoogle, settings: Settings, path: str) -> dict:
     response = client.post(path, headers={"Authorization": f"Bearer {scheduler_token(google, settings, path)}"})
-
     assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_the_tasks_called_by_the_scheduler_do_their_work(
+    app: Flask, google: FakeGoogle, services: Services, settings: Settings, tmp_path: Path
+) -> None:
+    """On an install with background sync: a channel is opened for a calendar that has none, every calendar
+    is read, and what has outlived its retention goes."""
+    key_file = google.service_account_key_file(tmp_path)
+    google.state.delegation_users = {ALICE.email}
+    services.offline = OfflineAccess(json.loads(key_file.read_text()))
+    sync_id = CalendarSync.id_for(ALICE.sub, ALICE.email)
+    services.store.put(
+        CalendarSync(sync_id=sync_id, user_id=ALICE.sub, user_email=ALICE.email, calendar_id=ALICE.email)
+    )
+    gone = datetime.now(UTC) - timedelta(days=1)
+    services.store.put(MeetingLink(link_id="cal/old", user_id="u", provider="jitsi", expires_at=gone))
+    client = app.test_client()
+
+    renewed = run_task(client, google, settings, "/tasks/renew-channels")
+    after_renewal = services.store.get(CalendarSync, sync_id)
+    reconciled = run_task(client, google, settings, "/tasks/reconcile")
+    after_reconcile = services.store.get(CalendarSync, sync_id)
+    purged = run_task(client, google, settings, "/tasks/purge")
+
+    assert renewed == {"renewed": 1}
+    (channel,) = google.channels_of(ALICE.email)
+    assert after_renewal is not None and after_renewal.channel_id == channel.channel_id
+    assert after_renewal.sync_token is None
+    assert reconciled == {"synced": 1, "deleted": 0}
+    assert after_reconcile is not None and after_reconcile.sync_token  # the calendar was read
+    assert purged["purged"]["MeetingLink"] == 1 and services.store.get(MeetingLink, "cal/old") is None
 
 
 @pytest.mark.parametrize(
