@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -12,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from addon.__main__ import main
 from addon.policy import effective_settings
 from addon.services import Services
 from addon.settings import Settings
@@ -21,7 +19,6 @@ from tests.fakes.google import FakeGoogle
 from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import ALICE, GoogleCaller
-from tests.live_server import ROOT
 from tests.scenarios import EVENT_ID, arrange_event, event_action, use
 
 OFFERED = ("jitsi", "webex", "zoom")
@@ -128,27 +125,23 @@ def test_audit_records_are_kept_as_long_as_the_domain_says(
     assert abs(record.expires_at - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=1)
 
 
-def test_the_policy_command_sets_what_the_app_then_applies(settings: Settings, caller: GoogleCaller) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ADDON_")}
-    env.update(ADDON_ENV="development", ADDON_STORE=settings.store)
-    command = [sys.executable, "-m", "addon", "policy", "set", "--domain", DOMAIN.upper()]
+def test_the_policy_command_sets_what_the_app_then_applies(
+    settings: Settings, caller: GoogleCaller, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ADDON_STORE", settings.store)
+    command = ["policy", "set", "--domain", DOMAIN.upper()]
 
-    done = subprocess.run(
-        [*command, "--allow", "jitsi,webex", "--default", "webex", "--lock", "provider", "--copied-events", "new"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
+    done = main(
+        [*command, "--allow", "jitsi,webex", "--default", "webex", "--lock", "provider", "--copied-events", "new"]
     )
-    refused = subprocess.run(
-        [*command, "--allow", "teams"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
-    )
+    said = capsys.readouterr()
+    refused = main([*command, "--allow", "teams"])
+    complaint = capsys.readouterr()
 
-    assert "default_provider: webex" in done.stdout
-    assert "copied_events: new" in done.stdout and "rotate_passcode_on_removal: False" in done.stdout
-    assert refused.returncode == 2 and "unknown service: teams" in refused.stderr
+    assert done == 0
+    assert "default_provider: webex" in said.out
+    assert "copied_events: new" in said.out and "rotate_passcode_on_removal: False" in said.out
+    assert refused == 2 and "unknown service: teams" in complaint.err
     (card,) = trigger_cards(caller.post("/gmail/home", caller.event("GMAIL")).get_json())
     assert "Webex" in card_text(card)
 

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from addon.__main__ import main
 from addon.join_details import BLOCK_START, MEETING_PROPERTY
 from addon.services import Services
-from addon.store import MeetingLink
+from addon.store import AuditRecord, MeetingLink
 from tests.card_schema import action_cards, card_text, trigger_cards
 from tests.fakes.google import FakeGoogle
 from tests.fakes.webex import FakeWebex
@@ -383,15 +384,15 @@ def test_an_all_day_event_says_it_needs_a_time(caller: GoogleCaller, google: Fak
 
 
 def test_every_meeting_change_is_audited_and_listed_for_the_user(
-    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, settings: Any
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import os
-    import subprocess
-    import sys
-
-    from addon.store import AuditRecord
-    from tests.live_server import ROOT
-
     use(services, "zoom", zoom, webex)
     arrange_event(google)
     event_action(caller, "/actions/add-meeting")
@@ -400,18 +401,11 @@ def test_every_meeting_change_is_audited_and_listed_for_the_user(
     records = services.store.with_prefix(AuditRecord, ALICE.email + "/")
     assert [(r.action, r.outcome) for r in records] == [("create", "ok"), ("delete", "ok")]
     assert all(r.event == f"{ALICE.email}/{EVENT_ID}" and r.provider == "zoom" for r in records)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ADDON_")}
-    env.update(ADDON_ENV="development", ADDON_STORE=settings.store)
-    listing = subprocess.run(
-        [sys.executable, "-m", "addon", "audit", "--user", ALICE.email.upper()],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    lines = listing.stdout.splitlines()
+    monkeypatch.setenv("ADDON_STORE", settings.store)
+    capsys.readouterr()
+
+    assert main(["audit", "--user", ALICE.email.upper()]) == 0
+    lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
     assert "create" in lines[0] and records[0].meeting_id in lines[0]
     assert "delete" in lines[1]
