@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -279,3 +280,52 @@ def _str_list(value: object, where: str) -> list[str]:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class ScheduleFormInput:
+    """The Gmail schedule form as sent: `start` is None when the user cleared the picker."""
+
+    message_id: str
+    title: str
+    attendees: tuple[str, ...]
+    start: datetime | None
+    duration_minutes: int
+    send_invitations: bool
+    participants_offered: bool
+
+
+def schedule_form(event: AddonEvent) -> ScheduleFormInput:
+    """The schedule form of a Gmail card action; a malformed one is BadEvent."""
+    inputs = event.common.form_inputs
+    if event.gmail is None or not event.gmail.message_id:
+        raise BadEvent("gmail.messageId is required")
+    return ScheduleFormInput(
+        message_id=event.gmail.message_id,
+        title=_form_text(inputs.get("title")),
+        attendees=inputs["participants"].strings if "participants" in inputs else (),
+        start=_form_start(inputs.get("start")),
+        duration_minutes=_form_minutes(inputs.get("duration")),
+        send_invitations="yes" in (inputs["send_invitations"].strings if "send_invitations" in inputs else ()),
+        participants_offered=event.common.parameters.get("participants_offered", "yes") != "no",
+    )
+
+
+def _form_text(value: FormValue | None) -> str:
+    return (value.first or "") if value else ""
+
+
+def _form_start(value: FormValue | None) -> datetime | None:
+    if value is None or value.ms_since_epoch is None:
+        return None
+    try:
+        return datetime.fromtimestamp(value.ms_since_epoch / 1000, UTC)
+    except (ValueError, OverflowError, OSError) as error:
+        raise BadEvent("formInputs.start is not a usable date") from error
+
+
+def _form_minutes(value: FormValue | None) -> int:
+    try:
+        return int(_form_text(value))
+    except ValueError as error:
+        raise BadEvent("formInputs.duration must be a whole number of minutes") from error

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from flask import Blueprint
 
 from addon import scopes
-from addon.events import BadEvent, FormValue
+from addon.events import schedule_form
 from addon.google.calendar import CalendarEvent
 from addon.meetings.catalog import display_name
 from addon.scheduling import EmailMeetingRequest, InvalidRequest, Scheduler, SchedulingError
@@ -34,21 +34,17 @@ SCHEDULE_SCOPES = scopes.GMAIL_MESSAGE | {scopes.CALENDAR_EVENTS}
 @bp.post(SCHEDULE_PATH)
 @card_action(SCHEDULE_SCOPES)
 def schedule_from_email(req: AddonRequest) -> Json | Notified:
-    inputs = req.event.common.form_inputs
-    gmail = req.event.gmail
-    if gmail is None or not gmail.message_id:
-        raise BadEvent("gmail.messageId is required")
-    start = _start(inputs.get("start"))
+    form = schedule_form(req.event)
     request = EmailMeetingRequest(
-        message_id=gmail.message_id,
-        title=_text(inputs.get("title")),
-        attendees=inputs["participants"].strings if "participants" in inputs else (),
-        start=start or next_half_hour(datetime.now(UTC), req.zone),
-        duration_minutes=_minutes(inputs.get("duration")),
-        send_invitations="yes" in (inputs["send_invitations"].strings if "send_invitations" in inputs else ()),
-        participants_offered=req.event.common.parameters.get("participants_offered", "yes") != "no",
+        message_id=form.message_id,
+        title=form.title,
+        attendees=form.attendees,
+        start=form.start or next_half_hour(datetime.now(UTC), req.zone),
+        duration_minutes=form.duration_minutes,
+        send_invitations=form.send_invitations,
+        participants_offered=form.participants_offered,
     )
-    if start is None:
+    if form.start is None:
         # The picker was cleared: the form comes back with a time to start from, and says so.
         return _form_again(req, request, "start", Text("Choose when the meeting starts."))
     planner = scheduler(req, effective_settings_for(req))
@@ -146,24 +142,3 @@ def on_open_event(req: AddonRequest, act: Action) -> Notified:
     if event is not None and event.event_id != event_id:
         event = None
     return Notified(event_details(req, defaults, event), notice)
-
-
-def _text(value: FormValue | None) -> str:
-    return (value.first or "") if value else ""
-
-
-def _start(value: FormValue | None) -> datetime | None:
-    """The chosen start; None when the user cleared the picker."""
-    if value is None or value.ms_since_epoch is None:
-        return None
-    try:
-        return datetime.fromtimestamp(value.ms_since_epoch / 1000, UTC)
-    except (ValueError, OverflowError, OSError) as error:
-        raise BadEvent("formInputs.start is not a usable date") from error
-
-
-def _minutes(value: FormValue | None) -> int:
-    try:
-        return int(_text(value))
-    except ValueError as error:
-        raise BadEvent("formInputs.duration must be a whole number of minutes") from error
