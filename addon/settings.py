@@ -48,23 +48,23 @@ class Settings:
     base_url: str
     service_account_email: str
     oauth_client_id: str
-    secret_key: str
+    secret_key: str = field(repr=False)
     store: str = DEFAULT_STORE
     google_certs_url: str = GOOGLE_CERTS_URL
     google_api_endpoint: str | None = None
     datastore_namespace: str | None = None
     # Older secret keys, kept only to open what they sealed (key rotation).
-    previous_secret_keys: tuple[str, ...] = ()
+    previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)
     jitsi_base_url: str = JITSI_BASE_URL
     jitsi_app_id: str | None = None
-    jitsi_app_secret: str | None = None
+    jitsi_app_secret: str | None = field(default=None, repr=False)
     webex_api_base: str = WEBEX_API_BASE
     webex_client_id: str | None = None
-    webex_client_secret: str | None = None
+    webex_client_secret: str | None = field(default=None, repr=False)
     zoom_api_base: str = ZOOM_API_BASE
     zoom_oauth_base: str = ZOOM_OAUTH_BASE
     zoom_client_id: str | None = None
-    zoom_client_secret: str | None = None
+    zoom_client_secret: str | None = field(default=None, repr=False)
     audit_retention_days: int = 365
     # "Schema.field" of a directory custom schema holding each user's Webex site, e.g. "Webex.SiteURL".
     directory_site_field: str | None = None

@@ -228,6 +228,32 @@ def test_without_the_locale_the_users_calendar_zone_is_used(caller: GoogleCaller
     assert len(google.requests_to("/calendar/v3/calendars/primary/events")) == 1  # cached per user
 
 
+def test_cards_that_show_no_time_never_look_up_the_zone(caller: GoogleCaller, google: FakeGoogle) -> None:
+    for path, host in (("/gmail/home", "GMAIL"), ("/actions/settings", "GMAIL"), ("/calendar/home", "CALENDAR")):
+        event = caller.event(host, granted=scopes.ALL - {scopes.LOCALE}, time_zone=None)
+        assert caller.post(path, event).status_code == 200
+
+    assert google.requests_to("/calendar/v3/calendars/primary/events") == []
+
+
+def test_a_zone_calendar_could_not_tell_is_not_asked_again_on_every_request(
+    caller: GoogleCaller, google: FakeGoogle
+) -> None:
+    google.add_message(MESSAGE)
+    google.fail("/calendar/v3/calendars/primary/events", 503, times=100)
+    event = caller.gmail_event(
+        MESSAGE.message_id, MESSAGE.access_token, granted=scopes.ALL - {scopes.LOCALE}, time_zone=None
+    )
+
+    first = caller.post("/gmail/message", event)
+    tried = len(google.requests_to("/calendar/v3/calendars/primary/events"))
+    second = caller.post("/gmail/message", event)
+
+    assert first.status_code == second.status_code == 200
+    assert "UTC" in card_text(trigger_cards(second.get_json())[0])
+    assert tried >= 1 and len(google.requests_to("/calendar/v3/calendars/primary/events")) == tried
+
+
 def test_without_the_email_scope_the_user_is_asked_for_it(caller: GoogleCaller) -> None:
     event = caller.event("GMAIL", granted=scopes.ALL - {scopes.USERINFO_EMAIL})
     del event["authorizationEventObject"]["userIdToken"]

@@ -19,7 +19,7 @@ from tests.fakes.google import FakeGoogle
 from tests.fakes.webex import FakeWebex
 from tests.fakes.zoom import FakeZoom
 from tests.google_caller import ALICE, GoogleCaller
-from tests.scenarios import EVENT_ID, arrange_event, event_action, use
+from tests.scenarios import EVENT_ID, START, arrange_event, event_action, use
 
 OFFERED = ("jitsi", "webex", "zoom")
 DOMAIN = ALICE.email.split("@")[1]
@@ -261,3 +261,49 @@ def test_without_the_directory_scope_the_directory_is_not_read(
     assert google.requests_to("/admin/directory/") == []
     (create,) = webex.requests_to("POST", "/v1/meetings")
     assert create.get_json().get("siteUrl") != "acme.webex.com"
+
+
+def when_of(card: dict[str, Any]) -> str:
+    """The card's "When" line, as the user reads it."""
+    (when,) = [
+        w["decoratedText"]["text"]
+        for section in card["sections"]
+        for w in section.get("widgets", [])
+        if w.get("decoratedText", {}).get("topLabel") == "When"
+    ]
+    return when
+
+
+def test_with_automatic_meetings_an_opened_occurrence_shows_its_own_time(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    """The meeting goes on the series; the card is about the occurrence the user opened."""
+    use(services, "zoom", zoom, webex)
+    arrange_event(google, recurrence=["RRULE:FREQ=WEEKLY;COUNT=10"])
+    series = google.state.events[(ALICE.email, EVENT_ID)]
+    later = START + timedelta(weeks=3)
+    occurrence_id = f"{EVENT_ID}_{later.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    google.add_event(
+        ALICE.email,
+        {
+            **series,
+            "id": occurrence_id,
+            "recurringEventId": EVENT_ID,
+            "start": {"dateTime": later.isoformat(), "timeZone": "Europe/Zurich"},
+            "end": {"dateTime": (later + timedelta(hours=1)).isoformat(), "timeZone": "Europe/Zurich"},
+        },
+    )
+
+    def opened(event_id: str) -> dict[str, Any]:
+        (card,) = trigger_cards(
+            caller.post("/calendar/event-open", caller.calendar_event(ALICE.email, event_id)).get_json()
+        )
+        return card
+
+    of_series, of_occurrence = when_of(opened(EVENT_ID)), when_of(opened(occurrence_id))
+    assert save_options(caller, "auto_add").status_code == 200
+    adding, after = opened(occurrence_id), opened(occurrence_id)  # the open that adds the meeting, and the next
+
+    assert of_series != of_occurrence
+    assert when_of(adding) == of_occurrence and when_of(after) == of_occurrence
+    assert "Remove meeting" in card_text(adding) and len(zoom.meetings) == 1

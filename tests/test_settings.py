@@ -123,3 +123,22 @@ def test_a_cloud_tasks_queue_needs_its_full_name_and_the_invoker_account() -> No
         Settings.from_env({**PRODUCTION, "ADDON_TASKS_QUEUE": queue})
     with pytest.raises(SettingsError, match="projects/PROJECT/locations/REGION/queues/QUEUE"):
         Settings.from_env({**PRODUCTION, **invoker, "ADDON_TASKS_QUEUE": "calendar-sync"})
+
+
+def test_no_secret_is_shown_when_the_settings_are_printed() -> None:
+    secrets_in = {
+        **PRODUCTION,
+        "ADDON_PREVIOUS_SECRET_KEYS": "p" * 40,
+        "ZOOM_CLIENT_ID": "z",
+        "ZOOM_CLIENT_SECRET": "zoom-secret-value",
+        "WEBEX_CLIENT_ID": "w",
+        "WEBEX_CLIENT_SECRET": "webex-secret-value",
+        "JITSI_APP_ID": "j",
+        "JITSI_APP_SECRET": "jitsi-secret-value",
+    }
+
+    shown = repr(Settings.from_env(secrets_in))
+
+    for secret in ("k" * 48, "p" * 40, "zoom-secret-value", "webex-secret-value", "jitsi-secret-value"):
+        assert secret not in shown
+    assert "scheduler.corp.example" in shown  # the rest is still there to read

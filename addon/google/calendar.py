@@ -205,6 +205,10 @@ def _when(value: Any) -> tuple[datetime | None, bool]:
     return None, False
 
 
+# After a failed lookup, how long a user's zone is taken as unknown before Calendar is asked again.
+ZONE_RETRY_SECONDS = 60.0
+
+
 class CalendarZones:
     """Users' calendar time zones, for requests that arrive without one (the locale scope was declined)."""
 
@@ -225,6 +229,9 @@ class CalendarZones:
         try:
             zone = apis.execute(request, user_token).get("timeZone")
         except GoogleApiError:
+            # Not asked again for a minute: a Calendar in trouble should not cost every request a wait.
+            with self._lock:
+                self._zones[user_id] = (now - self.ttl_seconds + ZONE_RETRY_SECONDS, None)
             return None
         found = zone if isinstance(zone, str) else None
         with self._lock:

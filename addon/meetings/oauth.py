@@ -125,7 +125,8 @@ def _token_request(app: OAuthApp, form: dict[str, str], previous_refresh_token: 
         reason = str(body.get("error_description") or body.get("reason") or body.get("message") or error)
         # Zoom answers a rotated-out or revoked refresh token with invalid_grant ("Invalid Token!"), and a spent
         # or unknown sign-in code with invalid_request ("Invalid authorization code ..."): both are dead grants.
-        if error == "invalid_grant" or (error == "invalid_request" and "authorization code" in reason.lower()):
+        spent_code = form.get("grant_type") == "authorization_code" and "authorization code" in reason.lower()
+        if error == "invalid_grant" or (error == "invalid_request" and spent_code):
             raise GrantRevoked(app.provider, reason or "the authorization is no longer valid")
         if error == "invalid_client" or response.status_code == 401:
             # Our client id or secret is wrong: an install problem, not the user's, so no grant is revoked.

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from addon.audit import AuditLog
 from addon.google.calendar import CalendarEvent, insert_event, patch_event, read_event
 from addon.google.client import GoogleApiError, GoogleConflict, GoogleNotFound, GoogleQuota, GoogleUnavailable
-from addon.join_details import MEETING_PROPERTY
+from addon.join_details import MEETING_PROPERTY, conference_kept
 from addon.join_details.writer import JoinDetailsWriter
 from addon.meeting_links import event_key, link_expiry, meeting_spec
 from addon.meetings.catalog import display_name
@@ -137,7 +137,10 @@ class Scheduler:
             # Deleted events keep their ids; schedule this one under a fresh id.
             fresh = {**body, "id": event_id + secrets.token_hex(4)}
             return insert_event(google, token, calendar_id, fresh, send)
-        if event.private_properties.get(MEETING_PROPERTY) == meeting.meeting_id:
+        ours = event.private_properties.get(MEETING_PROPERTY) == meeting.meeting_id
+        # Already written by an earlier attempt; written again only if it lacks the conference we now send,
+        # so that what Calendar answers is an answer to this write.
+        if ours and not (with_conference and conference_kept(event, meeting) is False):
             return event
         fields = self.writer.fields(meeting, event, key, with_conference)
         return patch_event(google, token, calendar_id, event_id, fields, "none")
@@ -151,7 +154,8 @@ class Scheduler:
         key = event_key(calendar_id, event.event_id)
         link, mark = self._claim(key)
         if mark is None:
-            return MeetingOnEvent(self.claims.wait_until_ready(key, link), None, event)
+            # Another request wrote the details; the event read above predates them.
+            return MeetingOnEvent(self.claims.wait_until_ready(key, link), None, None)
 
         meeting = self._create(key, mark, link, self.spec(event))
         token = self.actor.google_token

@@ -8,6 +8,7 @@ deletions.py  deleted events' meetings, after a grace period
 channels.py   Calendar push channels and their secrets
 reconcile.py  the backstop for lost notifications
 acting.py     settings, use cases and services as the user a calendar belongs to
+report.py     how one sync ended, and the two ways it stops early
 """
 
 from addon.sync.channels import HOOK_PATH, token_hash

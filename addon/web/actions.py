@@ -12,7 +12,7 @@ from addon.events import schedule_form
 from addon.google.calendar import CalendarEvent
 from addon.meetings.catalog import display_name
 from addon.scheduling import EmailMeetingRequest, InvalidRequest, Scheduler, SchedulingError
-from addon.web.calendar import event_details, open_event_ids
+from addon.web.calendar import as_opened, event_details, open_event_ids
 from addon.web.context import effective_settings_for, scheduler
 from addon.web.gmail import SCHEDULE_PATH, next_half_hour, participants, read_open_message
 from addon.web.guard import AddonRequest, Notified, card_action
@@ -130,15 +130,12 @@ Action = Callable[[Scheduler, str, str], tuple[str, CalendarEvent | None]]
 def on_open_event(req: AddonRequest, act: Action) -> Notified:
     """Run a use case on the open event; the event card comes back with what happened as a notification.
 
-    The card shows the event as the use case left it; it reads the event again only when the use case
-    stopped before writing (another request made the meeting, or it failed)."""
+    The card shows the event as the use case wrote it; it reads the event again when the use case wrote
+    nothing (another request made the meeting, or it failed) or wrote the series of an opened occurrence."""
     calendar_id, event_id = open_event_ids(req)
     defaults = effective_settings_for(req)
     try:
         notice, event = act(scheduler(req, defaults), calendar_id, event_id)
     except SchedulingError as error:
         notice, event = req.tr.text(error.message), None
-    # An occurrence opened in Calendar is its own event; the use case acted on the series.
-    if event is not None and event.event_id != event_id:
-        event = None
-    return Notified(event_details(req, defaults, event), notice)
+    return Notified(event_details(req, defaults, as_opened(event, event_id)), notice)

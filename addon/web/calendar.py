@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 @bp.post("/calendar/home")
-@trigger(scopes.CALENDAR_HOME)
+@trigger(scopes.CALENDAR_HOME, needs_zone=False)
 def calendar_home(req: AddonRequest) -> Json:
     return home(req)
 
@@ -55,7 +55,8 @@ def auto_add(req: AddonRequest, defaults: EffectiveSettings, calendar_id: str, e
     The event as the add-on left it, when this request wrote it."""
     try:
         # Opening an event is not a reason to email its guests; they see the link when it next changes.
-        return scheduler(req, defaults).add_to_event(calendar_id, event_id, send_updates="none").event
+        done = scheduler(req, defaults).add_to_event(calendar_id, event_id, send_updates="none")
+        return as_opened(done.event, event_id)
     except (SchedulingError, MeetingServiceError, CalendarBusy) as error:
         if isinstance(error, NotConnected | GrantRevoked):
             raise
@@ -78,6 +79,12 @@ def event_update(req: AddonRequest) -> Json | Notified:
             return Notified(event_details(req, defaults, event), req.tr("The meeting now matches the event."))
         return event_details(req, defaults, event)
     return event_details(req, effective_settings_for(req))
+
+
+def as_opened(written: CalendarEvent | None, event_id: str) -> CalendarEvent | None:
+    """The event a use case wrote, if it is the one the user opened: an opened occurrence is its own event,
+    while the use case acted on its series."""
+    return written if written is not None and written.event_id == event_id else None
 
 
 def open_event_ids(req: AddonRequest) -> tuple[str, str]:

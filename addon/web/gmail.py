@@ -28,7 +28,7 @@ _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|tr|sv|antw)\s*(\[\d+\])?\s*:\s*
 
 
 @bp.post("/gmail/home")
-@trigger(scopes.GMAIL_HOME)
+@trigger(scopes.GMAIL_HOME, needs_zone=False)
 def gmail_home(req: AddonRequest) -> Json:
     return home(req)
 

@@ -98,19 +98,23 @@ Handler = Callable[[AddonRequest], Json | Notified]
 Answer = Literal["push", "update", "push_action"]
 
 
-def trigger(required_scopes: frozenset[str]) -> Callable[[Handler], Callable[[], Response]]:
-    """A homepage or contextual trigger: its card is pushed."""
-    return _google_request(required_scopes, "push")
+def trigger(required_scopes: frozenset[str], *, needs_zone: bool = True) -> Callable[[Handler], Callable[[], Response]]:
+    """A homepage or contextual trigger: its card is pushed.
+
+    `needs_zone`: the handler shows or computes times, so the user's zone is found (maybe in Calendar)."""
+    return _google_request(required_scopes, "push", needs_zone)
 
 
 def card_action(
-    required_scopes: frozenset[str], *, opens_card: bool = False
+    required_scopes: frozenset[str], *, opens_card: bool = False, needs_zone: bool = True
 ) -> Callable[[Handler], Callable[[], Response]]:
     """A card's action (or the eventUpdate trigger): its card replaces the one shown, or opens on top."""
-    return _google_request(required_scopes, "push_action" if opens_card else "update")
+    return _google_request(required_scopes, "push_action" if opens_card else "update", needs_zone)
 
 
-def _google_request(required_scopes: frozenset[str], answer: Answer) -> Callable[[Handler], Callable[[], Response]]:
+def _google_request(
+    required_scopes: frozenset[str], answer: Answer, needs_zone: bool
+) -> Callable[[Handler], Callable[[], Response]]:
     """Wrap a handler: verify Google, parse the event, identify the user, check scopes, answer every failure."""
 
     def wrap(result: Json | Notified) -> Json:
@@ -162,7 +166,7 @@ def _google_request(required_scopes: frozenset[str], answer: Answer) -> Callable
                 return jsonify(request_scopes(missing))
 
             syncer = current_syncer()
-            zone = user_zone(services, user, event)
+            zone = user_zone(services, user, event, look_up=needs_zone)
             req = AddonRequest(event=event, user=user, services=services, syncer=syncer, zone=zone)
             tr = req.tr
             try:
@@ -198,11 +202,12 @@ def _google_request(required_scopes: frozenset[str], answer: Answer) -> Callable
     return decorate
 
 
-def user_zone(services: Services, user: GoogleUser, event: AddonEvent) -> ZoneInfo:
-    """The user's time zone: from the event object, else their calendar's (cached per user), else UTC."""
+def user_zone(services: Services, user: GoogleUser, event: AddonEvent, *, look_up: bool) -> ZoneInfo:
+    """The user's time zone: from the event object, else (with `look_up`) their calendar's, cached per user;
+    else UTC."""
     name = event.common.time_zone
     token = event.authorization.user_oauth_token
-    if not name and token and scopes.CALENDAR_EVENTS in event.authorization.authorized_scopes:
+    if not name and look_up and token and scopes.CALENDAR_EVENTS in event.authorization.authorized_scopes:
         name = services.calendar_zones.zone_of(services.google, user.sub, token)
     try:
         return ZoneInfo(name or "UTC")

@@ -24,13 +24,13 @@ IDENTITY = frozenset({scopes.USERINFO_EMAIL})
 
 
 @bp.post(SETTINGS_PATH)
-@card_action(IDENTITY, opens_card=True)
+@card_action(IDENTITY, opens_card=True, needs_zone=False)
 def open_settings(req: AddonRequest) -> Json:
     return settings_view(req)
 
 
 @bp.post(SAVE_PATH)
-@card_action(IDENTITY)
+@card_action(IDENTITY, needs_zone=False)
 def save_settings(req: AddonRequest) -> Notified:
     inputs = req.event.common.form_inputs
     current = effective_settings_for(req)
@@ -59,7 +59,7 @@ def save_settings(req: AddonRequest) -> Notified:
 
 
 @bp.post(DISCONNECT_PATH)
-@card_action(IDENTITY)
+@card_action(IDENTITY, needs_zone=False)
 def disconnect(req: AddonRequest) -> Notified:
     provider = req.event.common.parameters.get("provider", "")
     if not req.services.meetings.needs_account(provider):
@@ -76,7 +76,7 @@ def disconnect(req: AddonRequest) -> Notified:
 
 
 @bp.post(USE_PROVIDER_PATH)
-@card_action(IDENTITY)
+@card_action(IDENTITY, needs_zone=False)
 def use_provider(req: AddonRequest) -> Notified:
     """From the sign-in card: switch to a service that needs no account, then show the homepage."""
     provider = req.event.common.parameters.get("provider", "")
