@@ -824,6 +824,23 @@ def test_reading_the_deployment_without_the_role_and_without_a_deployment_name(
 # The command as the README writes it -------------------------------------------------------------
 
 
+def readme_doctor_command() -> str:
+    """The README's doctor command, its placeholders filled in for the fakes (the server's settings are in
+    the environment, as the README's `export` line puts them)."""
+    readme = (REPOSITORY / "README.md").read_text()
+    section = readme[readme.index("## Check a deployment: doctor") :]
+    block = section[section.index("```\n") + 4 : section.index("```", section.index("```\n") + 4)]
+    command = block[block.index(".venv/bin/python -m addon doctor") :].replace("\\\n", " ")
+    python = ".venv/bin/python" if (REPOSITORY / ".venv/bin/python").exists() else sys.executable
+    return (
+        command.replace(".venv/bin/python", python)
+        .replace("PROJECT_ID", PROJECT)
+        .replace("alice@corp.example", ALICE)
+        .replace("REGION", LOCATION)
+        .strip()
+    )
+
+
 def test_the_command_as_the_readme_writes_it(env: pytest.MonkeyPatch, google: FakeGoogle, tmp_path: Path) -> None:
     with_background_sync(google, env, tmp_path)
     with_queue_and_jobs(google, env)
@@ -831,7 +848,7 @@ def test_the_command_as_the_readme_writes_it(env: pytest.MonkeyPatch, google: Fa
     google.cloud.state.queues[QUEUE]["state"] = "PAUSED"
 
     finished = subprocess.run(
-        [sys.executable, "-m", "addon", "doctor", *ALL_FLAGS],
+        ["bash", "-euo", "pipefail", "-c", readme_doctor_command()],
         cwd=REPOSITORY,
         env=dict(os.environ),
         capture_output=True,
