@@ -40,6 +40,10 @@ class SyncQueue(Protocol):
         """Queue a sync of the calendar, no earlier than `not_before`; False if the queue did not take it."""
         ...
 
+    def delete_later(self, link_id: str, when: datetime) -> bool:
+        """Queue the deletion of a deleted event's meeting for the end of its grace period."""
+        ...
+
 
 class LocalTasks:
     """A small in-process queue; a key already waiting is not queued twice, one running is run once more."""
@@ -134,9 +138,10 @@ class LocalSyncQueue:
 
     durable = False
 
-    def __init__(self, tasks: LocalTasks, sync: Callable[[str], object]) -> None:
+    def __init__(self, tasks: LocalTasks, sync: Callable[[str], object], delete: Callable[[str], object]) -> None:
         self.tasks = tasks
         self.sync = sync
+        self.delete = delete
 
     def sync_later(self, sync_id: str, not_before: datetime | None = None) -> bool:
         key = "sync:" + sync_id
@@ -145,6 +150,12 @@ class LocalSyncQueue:
             self.tasks.submit_later(key, delay, lambda: self.sync(sync_id))
         else:
             self.tasks.submit(key, lambda: self.sync(sync_id))
+        return True
+
+    def delete_later(self, link_id: str, when: datetime) -> bool:
+        # A timer lost with the process leaves the deletion to the reconcile's sweep.
+        delay = (when - datetime.now(UTC)).total_seconds()
+        self.tasks.submit_later("delete:" + link_id, delay, lambda: self.delete(link_id))
         return True
 
 
@@ -176,15 +187,22 @@ class CloudTasks:
     def sync_later(self, sync_id: str, not_before: datetime | None = None) -> bool:
         """Queue a sync of the calendar (run no earlier than `not_before`, if given); False if Cloud Tasks did
         not take it (run it here instead)."""
-        url = f"{self.base_url}/tasks/sync?{urlencode({'calendar': sync_id})}"
         # A burst of notifications becomes one task per window: named by the window, run when it closes.
         when = not_before.timestamp() if not_before is not None else time.time()
         window = math.floor(when / self.window_seconds) + 1
-        digest = hashlib.sha256(sync_id.encode()).hexdigest()[:32]
         run_at = datetime.fromtimestamp(window * self.window_seconds, UTC)
-        task = {
-            "name": f"{self.queue}/tasks/sync-{digest}-{window}",
-            "scheduleTime": run_at.isoformat().replace("+00:00", "Z"),
+        return self._queue("sync", {"calendar": sync_id}, run_at, f"{window}")
+
+    def delete_later(self, link_id: str, when: datetime) -> bool:
+        """A task for the end of a deleted event's grace period (one per link and moment)."""
+        return self._queue("sweep", {"link": link_id}, when, f"{int(when.timestamp())}")
+
+    def _queue(self, task: str, query: dict[str, str], run_at: datetime, suffix: str) -> bool:
+        url = f"{self.base_url}/tasks/{task}?{urlencode(query)}"
+        digest = hashlib.sha256(next(iter(query.values())).encode()).hexdigest()[:32]
+        body = {
+            "name": f"{self.queue}/tasks/{task}-{digest}-{suffix}",
+            "scheduleTime": run_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
             "httpRequest": {
                 "httpMethod": "POST",
                 "url": url,
@@ -193,13 +211,13 @@ class CloudTasks:
         }
         try:
             headers = {"Authorization": f"Bearer {self.runtime.token()}", "Content-Type": "application/json"}
-            status, answer = call_json(self.tasks_url, "POST", json.dumps({"task": task}), headers)
+            status, answer = call_json(self.tasks_url, "POST", json.dumps({"task": body}), headers)
         except GoogleUnavailable as error:
-            log.warning("Cloud Tasks unreachable, syncing here: %s", error)
+            log.warning("Cloud Tasks unreachable, running it here: %s", error)
             return False
         if status in (200, 409):  # 409: this window's task is queued already
             return True
         log.warning(
-            "Cloud Tasks refused a task (%s), syncing here: %s", status, (answer.get("error") or {}).get("status")
+            "Cloud Tasks refused a task (%s), running it here: %s", status, (answer.get("error") or {}).get("status")
         )
         return False

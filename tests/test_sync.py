@@ -22,7 +22,7 @@ from addon.google.runtime import RuntimeIdentity
 from addon.join_details import BLOCK_START, EVENT_PROPERTY, MEETING_PROPERTY
 from addon.services import Services
 from addon.settings import Settings
-from addon.store import AuditRecord, CalendarSync, DomainPolicy, MeetingLink, ProviderGrant
+from addon.store import AuditRecord, CalendarSync, DomainPolicy, MeetingLink, PendingDeletion, ProviderGrant
 from addon.sync import CalendarSyncer
 from addon.tasks import CloudTasks
 from tests.card_schema import action_cards, card_text, trigger_cards
@@ -739,3 +739,77 @@ def test_once_calendar_has_not_kept_a_conference_none_is_sent_again(
     with_conference = [r for r in patches if "conferenceData" in (r.get_json(silent=True) or {})]
     # One try (refused or dropped), then only the description and location.
     assert len(with_conference) == 1 and len(patches) >= 2
+
+
+# Deletions in seconds: the grace period ends with a task, the reconcile's sweep only as the backstop ----------
+
+GRACE = 1
+
+
+def gone_within(seconds: float, zoom: FakeZoom) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if zoom.meetings == {}:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_deleted_events_meeting_is_gone_when_the_grace_period_ends_without_waiting_for_the_reconcile(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, settings: Settings
+) -> None:
+    services.settings = dataclasses.replace(settings, sync_delete_grace_seconds=GRACE)
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+
+    google.delete_event(CALENDAR, EVENT_ID)
+    settle(google, services)
+    assert len(zoom.meetings) == 1  # still within the grace period
+
+    assert gone_within(GRACE + 5, zoom)
+    assert services.tasks.wait_idle(10, delayed=True)
+    assert services.store.get(MeetingLink, KEY) is None
+    assert "delete: event deleted in Calendar" in audit_outcomes(services)
+
+
+def test_an_undo_within_the_grace_period_keeps_the_meeting_when_its_task_comes(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, settings: Settings
+) -> None:
+    services.settings = dataclasses.replace(settings, sync_delete_grace_seconds=GRACE)
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+    kept = dict(google.event(CALENDAR, EVENT_ID) or {})
+
+    google.delete_event(CALENDAR, EVENT_ID)
+    settle(google, services)
+    google.add_event(CALENDAR, kept)  # Calendar's Undo
+    settle(google, services)
+    assert services.tasks.wait_idle(GRACE + 10, delayed=True)  # the grace period's task has run
+
+    assert len(zoom.meetings) == 1
+    assert services.store.get(MeetingLink, KEY) is not None
+    assert services.store.get(PendingDeletion, KEY) is None
+
+
+def test_with_cloud_tasks_the_grace_period_ends_with_a_task_for_that_moment(
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GCE_METADATA_HOST", google.url.removeprefix("http://"))
+    services.settings = dataclasses.replace(settings, cron_service_account=INVOKER, sync_delete_grace_seconds=GRACE)
+    queue = "projects/test-project/locations/europe-west6/queues/calendar-sync"
+    services.cloud_tasks = CloudTasks(
+        queue, settings.base_url, INVOKER, RuntimeIdentity(), settings.google_api_endpoint, window_seconds=1.0
+    )
+    meeting_on_event(caller, google, services, "zoom", zoom, webex)
+
+    google.delete_event(CALENDAR, EVENT_ID)
+    settle(google, services)
+
+    assert gone_within(GRACE + 5, zoom)
+    sweeps = [d for d in google.state.task_dispatches if d.url and "/tasks/sweep?link=" in d.url]
+    assert len(sweeps) == 1 and sweeps[0].status == 200
+    assert services.store.get(MeetingLink, KEY) is None

@@ -21,10 +21,18 @@ log = logging.getLogger(__name__)
 class Deletions:
     """Deleting meetings of deleted events: at once, or once the grace period has passed (the sweep)."""
 
-    def __init__(self, services: Services, acting: ActingFor, suspend: Callable[[str, str], None]) -> None:
+    def __init__(
+        self,
+        services: Services,
+        acting: ActingFor,
+        *,
+        suspend: Callable[[str, str], None],
+        delete_later: Callable[[str, datetime], None],
+    ) -> None:
         self.services = services
         self.acting = acting
         self.suspend = suspend  # (sync_id, who): a refused access stops that calendar's sync
+        self.delete_later = delete_later  # (link_id, when): a task for the end of the grace period
         self.audit_log = AuditLog(services.store)
 
     def event_deleted(self, link: MeetingLink, report: SyncReport) -> None:
@@ -35,6 +43,8 @@ class Deletions:
         else:
             due = datetime.now(UTC) + timedelta(seconds=grace)
             self.services.store.put(PendingDeletion(link_id=link.link_id, user_id=link.user_id, due_at=due))
+            # Gone when the grace ends, not at the next reconcile; the reconcile's sweep is the backstop.
+            self.delete_later(link.link_id, due)
         report.deleted += 1
 
     def delete_meeting(self, link: MeetingLink, outcome: str) -> None:
@@ -63,27 +73,37 @@ class Deletions:
         with background_calls():
             return self._sweep(limit, now or datetime.now(UTC))
 
+    def due(self, link_id: str) -> bool:
+        """The grace period of one deleted event ended (its task): delete the meeting unless the event is back."""
+        pending = self.services.store.get(PendingDeletion, link_id)
+        if pending is None:
+            return False
+        with background_calls():
+            return self._settle(pending, datetime.now(UTC))
+
     def _sweep(self, limit: int, now: datetime) -> int:
-        done = 0
-        for pending in self.services.store.with_prefix(PendingDeletion, "", limit=limit):
-            if pending.due_at > now:
-                continue
-            link = self.services.store.get(MeetingLink, pending.link_id)
-            if link is None:  # moved with its event, or removed meanwhile
+        pending = self.services.store.with_prefix(PendingDeletion, "", limit=limit)
+        return sum(self._settle(one, now) for one in pending)
+
+    def _settle(self, pending: PendingDeletion, now: datetime) -> bool:
+        """True if the meeting was deleted; a pending deletion not yet due, or whose event is back, stays or goes."""
+        if pending.due_at > now:
+            return False
+        link = self.services.store.get(MeetingLink, pending.link_id)
+        if link is None:  # moved with its event, or removed meanwhile
+            self.services.store.delete(PendingDeletion, pending.link_id)
+            return False
+        try:
+            if self._event_is_back(link):
                 self.services.store.delete(PendingDeletion, pending.link_id)
-                continue
-            try:
-                if self._event_is_back(link):
-                    self.services.store.delete(PendingDeletion, pending.link_id)
-                    continue
-                self.delete_meeting(link, "event deleted in Calendar")
-            except Suspended as stop:
-                self.suspend(CalendarSync.id_for(link.user_id, link.calendar_id or ""), stop.who)
-                continue
-            except TryLater:
-                continue
-            done += 1
-        return done
+                return False
+            self.delete_meeting(link, "event deleted in Calendar")
+        except Suspended as stop:
+            self.suspend(CalendarSync.id_for(link.user_id, link.calendar_id or ""), stop.who)
+            return False
+        except TryLater:
+            return False
+        return True
 
     def _event_is_back(self, link: MeetingLink) -> bool:
         """Calendar's Undo brings a deleted event back; then its meeting stays."""

@@ -51,10 +51,10 @@ class CalendarSyncer:
         self.user_sync_interval_seconds = USER_SYNC_INTERVAL_SECONDS
         self.records = SyncRecords(services.store)
         self.acting = ActingFor(services, tracker=self)
-        self.deletions = Deletions(services, self.acting, self._suspend)
+        self.deletions = Deletions(services, self.acting, suspend=self._suspend, delete_later=self._delete_later)
         self.changes = EventChanges(services, self.acting, self.deletions)
         self.channels = Channels(services, self.records, self._back_off)
-        self._local_queue = LocalSyncQueue(services.tasks, self.sync)
+        self._local_queue = LocalSyncQueue(services.tasks, self.sync, self.deletions.due)
         self._last_user_sync: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -227,6 +227,10 @@ class CalendarSyncer:
         record = self.records.back_off(sync_id, quota)
         if record is not None and record.quota_backoff_until is not None:
             self._sync_after(sync_id, record.quota_backoff_until)
+
+    def _delete_later(self, link_id: str, when: datetime) -> None:
+        if not self.queue.delete_later(link_id, when):
+            self._local_queue.delete_later(link_id, when)
 
     def _sync_after(self, sync_id: str, when: datetime) -> None:
         """One sync once the backoff ends, for the changes signalled meanwhile; the reconcile is the backstop."""

@@ -87,7 +87,14 @@ def sync_calendar(services: Services, deadline: float) -> dict:
     return {"outcome": report.outcome if report else "nothing to do"}
 
 
+def delete_when_due(services: Services, deadline: float) -> dict:
+    """A deleted event's grace period ended (a task queued for that moment): its meeting goes, unless it came back."""
+    link_id = request.args.get("link", "")
+    return {"deleted": int(current_syncer().deletions.due(link_id)) if link_id else 0}
+
+
 bp.add_url_rule("/tasks/sync", view_func=scheduled(sync_calendar), methods=["POST"])
+bp.add_url_rule("/tasks/sweep", view_func=scheduled(delete_when_due), methods=["POST"])
 
 for _name, _handler in (("renew-channels", renew_channels), ("reconcile", reconcile), ("purge", purge)):
     bp.add_url_rule(f"/tasks/{_name}", view_func=scheduled(_handler), methods=["GET", "POST"])
