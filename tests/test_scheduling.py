@@ -83,21 +83,58 @@ def test_the_same_form_sent_twice_makes_one_meeting_and_one_event(
     assert "Meeting scheduled" in card_text(action_cards(second.get_json())[0])
 
 
-def test_a_lost_calendar_answer_does_not_make_a_second_event(
+def test_a_click_sent_again_after_its_answer_was_lost_makes_no_second_event_or_meeting(
     caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
 ) -> None:
     use(services, "zoom", zoom, webex)
     google.add_message(MESSAGE)
     body = schedule_body(caller)
-    caller.post("/actions/schedule-from-email", body)
-    # As if the first answer never arrived: the link is forgotten, but Calendar has the event.
-    services.store.delete(MeetingLink, f"{ALICE.email}/{inserted_events(google)[0]['id']}")
+    caller.post("/actions/schedule-from-email", body)  # its answer never reached the sidebar
 
     again = caller.post("/actions/schedule-from-email", body)
 
     assert again.status_code == 200
     assert len(inserted_events(google)) == 1
     assert len(zoom.meetings) == 1
+
+
+@pytest.mark.parametrize("provider", ["zoom", "webex"])
+def test_a_first_attempt_makes_its_meeting_without_looking_for_an_earlier_one(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, provider: str
+) -> None:
+    """The claim says this is the first attempt: no listing of the user's meetings before the create."""
+    use(services, provider, zoom, webex)
+    google.add_message(MESSAGE)
+
+    assert caller.post("/actions/schedule-from-email", schedule_body(caller)).status_code == 200
+
+    listings = zoom.requests_to("GET", "/v2/users/me/meetings") + webex.requests_to("GET", "/v1/meetings")
+    assert listings == []
+    assert len({"zoom": zoom, "webex": webex}[provider].meetings) == 1
+
+
+@pytest.mark.parametrize("provider", ["zoom", "webex"])
+def test_a_create_whose_answer_was_lost_is_found_by_the_next_attempt_not_made_twice(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex, provider: str
+) -> None:
+    use(services, provider, zoom, webex)
+    google.add_message(MESSAGE)
+    fake = {"zoom": zoom, "webex": webex}[provider]
+    path = "/v2/users/me/meetings" if provider == "zoom" else "/v1/meetings"
+    # The create lands, its answer is lost, and the lookup right after does not see it yet.
+    fake.fail(path, 504, times=1, method="POST", applied=True)
+    fake.fail(path, 503, times=3, method="GET")
+    body = schedule_body(caller)
+
+    first = caller.post("/actions/schedule-from-email", body)
+    (kept,) = [link for link in services.store.with_prefix(MeetingLink, ALICE.email + "/") if link.create_uncertain]
+    again = caller.post("/actions/schedule-from-email", body)
+
+    assert first.status_code == again.status_code == 200
+    assert kept.meeting_id is None  # the first attempt never learnt the meeting's id
+    assert len(fake.meetings) == 1  # the second attempt looked, found it, and used it
+    (event,) = inserted_events(google)
+    assert (event.get("extendedProperties") or {}).get("private", {}).get(MEETING_PROPERTY) in fake.meetings
 
 
 @pytest.mark.parametrize(
@@ -234,7 +271,8 @@ def test_twenty_concurrent_add_requests_make_one_meeting(
     assert statuses == [200] * 20
     assert len(zoom.meetings) == 1
     # Zoom is asked once, and the guests are sent one update, not twenty.
-    assert len(zoom.requests_to("GET", "/v2/users/me/meetings")) == 1
+    # The one request that won the claim made the first attempt: it looked for no earlier meeting.
+    assert zoom.requests_to("GET", "/v2/users/me/meetings") == []
     assert len(zoom.requests_to("POST", "/v2/users/me/meetings")) == 1
     patches = [r for r in google.requests_to(f"/calendar/v3/calendars/{ALICE.email}/events/") if r.method == "PATCH"]
     assert len(patches) == 1

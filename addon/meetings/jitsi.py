@@ -42,7 +42,7 @@ class JitsiProvider:
         digest = hmac.new(self._room_secret, idempotency_key.encode(), hashlib.sha256).digest()
         return base64.b32encode(digest).decode("ascii").lower()[:ROOM_LENGTH]
 
-    def create(self, spec: MeetingSpec, idempotency_key: str) -> Meeting:
+    def create(self, spec: MeetingSpec, idempotency_key: str, *, maybe_made: bool = True) -> Meeting:
         return self._meeting(self.room_name(idempotency_key), spec)
 
     def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:

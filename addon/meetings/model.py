@@ -75,8 +75,11 @@ class Provider(Protocol):
     # one occurrence must be sent to it; when False, every occurrence uses the series' meeting as it is.
     series_occurrences: bool
 
-    def create(self, spec: MeetingSpec, idempotency_key: str) -> Meeting:
-        """Create the meeting; the same key always yields the same meeting, never a second one."""
+    def create(self, spec: MeetingSpec, idempotency_key: str, *, maybe_made: bool = True) -> Meeting:
+        """Create the meeting; the same key always yields the same meeting, never a second one.
+
+        `maybe_made`: an earlier attempt may have made it, so look for it first; a first attempt (False)
+        goes straight to the create and looks only if the create's answer is lost."""
 
     def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
         """Change time, title, options and invitees; raises MeetingGone if it no longer exists.

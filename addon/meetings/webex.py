@@ -74,9 +74,9 @@ class WebexProvider:
         self._default_site: str | None = None
         self._sites_read = False
 
-    def create(self, spec: MeetingSpec, idempotency_key: str) -> Meeting:
+    def create(self, spec: MeetingSpec, idempotency_key: str, *, maybe_made: bool = True) -> Meeting:
         tag = integration_tag(idempotency_key)
-        existing = self._find(tag, spec)
+        existing = self._find(tag, spec) if maybe_made else None
         if existing is not None:
             return existing
         body: dict[str, Any] = {**_schedule(spec), "invitees": _invitees(spec), "integrationTags": [tag]}

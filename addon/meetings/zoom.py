@@ -80,12 +80,12 @@ class ZoomProvider:
         self.client = client
         self.credentials = credentials
 
-    def create(self, spec: MeetingSpec, idempotency_key: str) -> Meeting:
+    def create(self, spec: MeetingSpec, idempotency_key: str, *, maybe_made: bool = True) -> Meeting:
         marker = agenda_marker(idempotency_key)
         body = {**_schedule(spec), "agenda": _agenda(spec.agenda, marker)}
         if spec.options.template_id:
             body["template_id"] = spec.options.template_id
-        meeting = self._find(marker)
+        meeting = self._find(marker) if maybe_made else None
         if meeting is None:
             try:
                 meeting = self._meeting(self._call("POST", "/users/me/meetings", json=body).body)

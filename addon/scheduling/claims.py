@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 CLAIM_SECONDS = 60
 # How long a second request waits for the first to finish.
 WAIT_SECONDS = 8.0
+# A link kept only because a create's answer was lost: forgotten after this if nobody tries again.
+UNCERTAIN_KEPT = timedelta(days=1)
 
 
 class LinkClaims:
@@ -85,6 +87,15 @@ class LinkClaims:
             link = current
         return link
 
+    @staticmethod
+    def may_have_made(link: MeetingLink) -> bool:
+        """Whether an earlier attempt may have made this claim's meeting already (then look before creating).
+
+        A link this request created is a first attempt; one taken over from a request that died, or one
+        whose create's answer was lost, is not."""
+        taken_over = link.created_at is not None and link.claimed_at != link.created_at
+        return bool(link.meeting_id) or link.create_uncertain or taken_over
+
     def made(self, key: str, mark: str, meeting: Meeting) -> None:
         """The meeting exists on its service: a request that takes the claim over reuses it."""
 
@@ -94,6 +105,7 @@ class LinkClaims:
             return dataclasses.replace(
                 current,
                 state="created",
+                create_uncertain=False,
                 provider=meeting.provider,
                 meeting_id=meeting.meeting_id,
                 join_url=meeting.join_url,
@@ -102,16 +114,28 @@ class LinkClaims:
 
         self.store.update(MeetingLink, key, created)
 
-    def release(self, key: str, mark: str) -> None:
-        """Give up this request's claim: forget a link with no meeting, keep one that has a meeting."""
+    def release(self, key: str, mark: str, *, create_uncertain: bool = False) -> None:
+        """Give up this request's claim: forget a link with no meeting, keep one that has a meeting, and
+        keep one whose create may have landed unseen (`create_uncertain`), so the next attempt looks first."""
+        now = datetime.now(UTC)
 
         def release(current: MeetingLink | None) -> MeetingLink | None:
             if current is None or current.claim != mark:
                 return None
+            if create_uncertain:
+                return dataclasses.replace(
+                    current,
+                    claim=None,
+                    claimed_at=None,
+                    create_uncertain=True,
+                    expires_at=current.expires_at or now + UNCERTAIN_KEPT,
+                )
             return dataclasses.replace(current, claim=None, claimed_at=None)
 
         link = self.store.update(MeetingLink, key, release)
-        if link is not None and link.claim is None and not link.meeting_id and link.state != "ready":
+        if link is None or link.claim is not None or link.meeting_id or link.state == "ready":
+            return
+        if not link.create_uncertain:
             self.store.delete(MeetingLink, key)
 
     def ready(

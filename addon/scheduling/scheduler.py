@@ -15,7 +15,15 @@ from addon.join_details import MEETING_PROPERTY, conference_kept
 from addon.join_details.writer import JoinDetailsWriter
 from addon.meeting_links import event_key, link_expiry, meeting_spec
 from addon.meetings.catalog import display_name
-from addon.meetings.model import Meeting, MeetingGone, MeetingOptions, MeetingRejected, MeetingServiceError, MeetingSpec
+from addon.meetings.model import (
+    Meeting,
+    MeetingGone,
+    MeetingOptions,
+    MeetingRejected,
+    MeetingServiceError,
+    MeetingSpec,
+    ServiceUnavailable,
+)
 from addon.meetings.model import Provider as MeetingService
 from addon.policy import EffectiveSettings
 from addon.scheduling.claims import LinkClaims
@@ -275,8 +283,13 @@ class Scheduler:
                 except MeetingGone:
                     meeting = None
             if meeting is None:
-                meeting = self.service(self.provider_name).create(spec, key)
+                maybe_made = self.claims.may_have_made(link)
+                meeting = self.service(self.provider_name).create(spec, key, maybe_made=maybe_made)
                 self.audit("create", key, meeting, "ok")
+        except ServiceUnavailable:
+            # No answer: the meeting may exist all the same; the next attempt looks for it first.
+            self.claims.release(key, mark, create_uncertain=True)
+            raise
         except MeetingRejected as error:
             self.claims.release(key, mark)
             # The service's own words pass through untranslated; only the frame is ours.

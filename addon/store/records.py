@@ -128,6 +128,9 @@ class MeetingLink(Record):
     state: LinkState = "creating"
     claim: str | None = None
     claimed_at: datetime | None = None
+    # A create whose answer was lost: the service may hold a meeting made for this event, so the next
+    # attempt looks for it before making one (a first attempt never needs to).
+    create_uncertain: bool = False
     meeting_id: str | None = None
     join_url: str | None = None
     calendar_id: str | None = None
