@@ -1,0 +1,79 @@
+"""The real app with its store wrapped from outside: each operation waits a set time and is logged with its times.
+
+gunicorn serves `bench.harness.delayed_store:create_app()`, which builds `addon.create_app()` with
+`addon.services.open_store` replaced, so the product code knows nothing of it. Read at start:
+`BENCH_STORE_DELAY_MS` (default 0) and `BENCH_STORE_LOG`, a file each operation is appended to as a JSON line
+(`pid`, `op`, `kind`, `start`, `end`; CLOCK_MONOTONIC seconds, comparable across processes on one machine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+
+import addon
+import addon.services
+from addon.store import Store
+
+_real_open_store = addon.services.open_store
+
+
+class DelayedStore:
+    """A Store that sleeps `delay_seconds` before each operation of `inner`, and logs when it ran."""
+
+    def __init__(self, inner: Store, delay_seconds: float, log_path: str | None) -> None:
+        self.inner = inner
+        self.delay_seconds = delay_seconds
+        self._log = open(log_path, "a", buffering=1) if log_path else None  # noqa: SIM115 - open for the app's life
+        self._lock = threading.Lock()
+
+    def _timed(self, op: str, kind: type, call: Callable[[], Any]) -> Any:
+        start = time.monotonic()
+        if self.delay_seconds:
+            time.sleep(self.delay_seconds)
+        try:
+            return call()
+        finally:
+            if self._log is not None:
+                line = {"pid": os.getpid(), "op": op, "kind": kind.__name__, "start": start, "end": time.monotonic()}
+                with self._lock:
+                    self._log.write(json.dumps(line) + "\n")
+
+    def get(self, kind: type, key: str) -> Any:
+        return self._timed("get", kind, lambda: self.inner.get(kind, key))
+
+    def put(self, record: Any) -> None:
+        self._timed("put", type(record), lambda: self.inner.put(record))
+
+    def delete(self, kind: type, key: str) -> None:
+        self._timed("delete", kind, lambda: self.inner.delete(kind, key))
+
+    def update(self, kind: type, key: str, change: Callable[[Any], Any]) -> Any:
+        return self._timed("update", kind, lambda: self.inner.update(kind, key, change))
+
+    def with_prefix(self, kind: type, prefix: str, limit: int = 100, after: str = "") -> list[Any]:
+        return self._timed("with_prefix", kind, lambda: self.inner.with_prefix(kind, prefix, limit, after))
+
+    def purge_expired(self, kind: type, limit: int = 500) -> int:
+        return self._timed("purge_expired", kind, lambda: self.inner.purge_expired(kind, limit))
+
+    def close(self) -> None:
+        self.inner.close()
+        if self._log is not None:
+            self._log.close()
+
+
+def _delayed_open_store(url: str, namespace: str | None = None) -> Store:
+    delay = float(os.environ.get("BENCH_STORE_DELAY_MS", "0")) / 1000
+    return DelayedStore(_real_open_store(url, namespace), delay, os.environ.get("BENCH_STORE_LOG"))  # type: ignore[return-value]
+
+
+def create_app() -> Flask:
+    addon.services.open_store = _delayed_open_store
+    return addon.create_app()
