@@ -31,8 +31,9 @@ class Choices:
 Mistake = Literal["template", "webex_site"]
 
 
-def save_preferences(store: Store, current: EffectiveSettings, choices: Choices) -> Mistake | None:
-    """Store the user's choices; a mistake they can fix on the form is returned, a forged form is BadEvent.
+def save_preferences(store: Store, current: EffectiveSettings, choices: Choices) -> UserSettings | Mistake:
+    """Store the user's choices and return them as stored; a mistake they can fix on the form is returned
+    instead, a forged form is BadEvent.
 
     What the administrator locks is kept as the user had it, so it returns if the policy is lifted."""
     template = choices.template_id.strip()
@@ -66,5 +67,7 @@ def save_preferences(store: Store, current: EffectiveSettings, choices: Choices)
             updated_at=datetime.now(UTC),
         )
 
-    store.update(UserSettings, current.user_id, save)
-    return None
+    saved = store.update(UserSettings, current.user_id, save)
+    if saved is None:  # save() always returns a record
+        raise RuntimeError("the store kept no settings")
+    return saved

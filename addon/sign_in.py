@@ -159,14 +159,14 @@ class SignIn:
         return used
 
 
-def choose_provider(services: Services, user_id: str, provider: str) -> None:
-    """The user's service from now on (their other settings stay)."""
+def choose_provider(services: Services, user_id: str, provider: str) -> UserSettings | None:
+    """The user's service from now on (their other settings stay); the settings as stored."""
 
     def choose(current: UserSettings | None) -> UserSettings:
         base = current or UserSettings(user_id=user_id)
         return dataclasses.replace(base, provider=provider, updated_at=datetime.now(UTC))
 
-    services.store.update(UserSettings, user_id, choose)
+    return services.store.update(UserSettings, user_id, choose)
 
 
 def _digest(secret: str) -> str:

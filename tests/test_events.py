@@ -205,6 +205,8 @@ def test_a_crash_in_a_handler_is_a_card_with_a_reference_not_a_500(
         def get(self, *args: object) -> None:
             raise RuntimeError("disk on fire")
 
+        get_many = get
+
         def close(self) -> None:
             pass
 

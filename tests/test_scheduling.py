@@ -435,6 +435,7 @@ def test_every_meeting_change_is_audited_and_listed_for_the_user(
     arrange_event(google)
     event_action(caller, "/actions/add-meeting")
     event_action(caller, "/actions/remove-meeting")
+    assert services.tasks.wait_idle(10)  # the records are stored after the answers, the log lines at once
 
     records = services.store.with_prefix(AuditRecord, ALICE.email + "/")
     assert [(r.action, r.outcome) for r in records] == [("create", "ok"), ("delete", "ok")]
@@ -447,6 +448,30 @@ def test_every_meeting_change_is_audited_and_listed_for_the_user(
     assert len(lines) == 2
     assert "create" in lines[0] and records[0].meeting_id in lines[0]
     assert "delete" in lines[1]
+
+
+def test_an_audit_record_the_store_refuses_at_first_is_stored_on_a_later_try(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    arrange_event(google)
+    real_put = services.store.put
+    refused: list[str] = []
+
+    def put_refusing_audit_once(record: Any) -> None:
+        if isinstance(record, AuditRecord) and not refused:
+            refused.append(record.audit_id)
+            raise RuntimeError("datastore deadline exceeded")
+        real_put(record)
+
+    services.store.put = put_refusing_audit_once  # type: ignore[method-assign]
+
+    response = event_action(caller, "/actions/add-meeting")
+
+    assert response.status_code == 200
+    assert services.tasks.wait_idle(10)
+    (record,) = services.store.with_prefix(AuditRecord, ALICE.email + "/")
+    assert (record.action, record.outcome) == ("create", "ok") and refused == [record.audit_id]
 
 
 # Failure paths found in review ----------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from addon.store import Store, UserSettings, open_store
+from addon.store import MeetingLink, Store, UserSettings, open_store
 from addon.store.records import Record
 
 THREADS = 20
@@ -305,3 +305,25 @@ def test_purge_deletes_only_expired_records_of_the_kind(store: Store) -> None:
 
     assert [lease.name for lease in store.with_prefix(Lease, "")] == ["current", "forever"]
     assert store.get(Counter, "old-1") == Counter(name="old-1")
+
+
+def test_get_many_answers_in_the_order_asked_across_kinds(store: Store) -> None:
+    store.put(user_settings(provider="zoom"))
+    store.put(MeetingLink(link_id="cal/evt", user_id="sub-1", provider="zoom"))
+    store.put(
+        MeetingLink(
+            link_id="cal/old", user_id="sub-1", provider="zoom", expires_at=datetime.now(UTC) - timedelta(seconds=1)
+        )
+    )
+
+    found = store.get_many(
+        [(MeetingLink, "cal/evt"), (UserSettings, "absent"), (MeetingLink, "cal/old"), (UserSettings, "sub-1")]
+    )
+
+    assert found == [
+        MeetingLink(link_id="cal/evt", user_id="sub-1", provider="zoom"),
+        None,
+        None,  # expired
+        user_settings(provider="zoom"),
+    ]
+    assert store.get_many([]) == []

@@ -729,12 +729,14 @@ def test_once_calendar_has_not_kept_a_conference_none_is_sent_again(
 ) -> None:
     google.state.addon_conferences = mode
     meeting_on_event(caller, google, services, "zoom", zoom, webex)
-    google.edit_event(CALENDAR, EVENT_ID, {"summary": "Quarterly review, again"})
+    # The user cut the join details out of the description: Update meeting writes them again.
+    google.edit_event(CALENDAR, EVENT_ID, {"summary": "Quarterly review, again", "description": "Agenda only"})
     settle(google, services)
 
     response = event_action(caller, "/actions/update-meeting")
 
     assert response.status_code == 200
+    assert "Join Zoom meeting" in google.event(CALENDAR, EVENT_ID)["description"]
     patches = [r for r in google.requests_to(f"/calendar/v3/calendars/{CALENDAR}/events/") if r.method == "PATCH"]
     with_conference = [r for r in patches if "conferenceData" in (r.get_json(silent=True) or {})]
     # One try (refused or dropped), then only the description and location.

@@ -12,6 +12,7 @@ from addon.join_details.fields import (
     details_block,
     event_fields,
     fields_taking_off,
+    shows_meeting,
     with_details,
     without_details,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "details_block",
     "event_fields",
     "fields_taking_off",
+    "shows_meeting",
     "with_details",
     "without_details",
 ]

@@ -117,6 +117,13 @@ def conference_data(meeting: Meeting, service_name: str, icon_url: str) -> dict[
     }
 
 
+def shows_meeting(event: CalendarEvent, meeting: Meeting) -> bool:
+    """Whether the event still carries our details of this meeting: the block with its link, and our marker."""
+    block = _BLOCK.search(event.description)
+    marked = event.private_properties.get(MEETING_PROPERTY) == meeting.meeting_id
+    return marked and block is not None and meeting.join_url in block.group()
+
+
 def conference_kept(event: CalendarEvent, meeting: Meeting) -> bool | None:
     """Whether Calendar kept the conference we sent: True, False (dropped without a word), or None when the
     event carries someone else's conference (we sent none, so the answer says nothing)."""

@@ -15,6 +15,7 @@ from addon.meetings.webex import WebexProvider, webex_oauth_app
 from addon.meetings.zoom import ZoomProvider, zoom_oauth_app
 from addon.settings import Settings
 from addon.store import Store
+from addon.user_state import UserState
 
 DISPLAY_NAMES = {"jitsi": "Jitsi Meet", "webex": "Webex", "zoom": "Zoom"}
 
@@ -73,23 +74,28 @@ class MeetingServices:
         """The OAuth integration of an account-based service; KeyError if this install does not offer it."""
         return self.grants.apps[name]
 
-    def connection(self, user_id: str, name: str) -> Connection:
+    def connection(self, user_id: str, name: str, known: UserState | None = None) -> Connection:
+        """Whether the user can use `name` now; from `known` when this request has read their grants already."""
         if not self.is_offered(name):
             return Connection(name, "unavailable")
         if not self.needs_account(name):
             return Connection(name, "not_needed")
-        grant = self.grants.get(user_id, name)
+        grant = known.grant(name) if known is not None else self.grants.get(user_id, name)
         if grant is None:
             return Connection(name, "missing")
         return Connection(name, "connected" if grant.status == "active" else "revoked")
 
-    def provider(self, user_id: str, name: str, webex_site: str | None = None) -> Provider:
-        """The service acting as this user; NotConnected for a service this install does not offer."""
+    def provider(
+        self, user_id: str, name: str, webex_site: str | None = None, known: UserState | None = None
+    ) -> Provider:
+        """The service acting as this user; NotConnected for a service this install does not offer.
+
+        With `known`, its first call uses the grant this request has read already."""
         if name == "jitsi":
             return self.jitsi
         if name not in self.clients:
             raise NotConnected(name, "this meeting service is not available here")
-        credentials = self.grants.credentials(user_id, name)
+        credentials = self.grants.credentials(user_id, name, known.grant(name) if known is not None else None)
         if name == "webex":
             return WebexProvider(self.clients[name], credentials, webex_site)
         return ZoomProvider(self.clients[name], credentials)

@@ -84,8 +84,9 @@ class Grants:
             scope=data.get("scope", ""),
         )
 
-    def credentials(self, user_id: str, provider: str) -> GrantCredentials:
-        return GrantCredentials(self, user_id, provider)
+    def credentials(self, user_id: str, provider: str, known: ProviderGrant | None = None) -> GrantCredentials:
+        """Credentials acting as the user; `known`: the grant as this request has already read it."""
+        return GrantCredentials(self, user_id, provider, known)
 
     def mark_revoked(self, user_id: str, provider: str, reason: str, version: int | None = None) -> None:
         """Suspend the grant until the user reconnects; the record itself stays, so the user can be told.
@@ -205,9 +206,7 @@ class Grants:
         grant = self.get(user_id, provider)
         if grant is None:
             raise NotConnected(provider, "no account connected")
-        if grant.status != "active":
-            raise GrantRevoked(provider, grant.revoked_reason or "the authorization was revoked")
-        return grant
+        return _usable(grant)
 
     def _reseal(self, grant: ProviderGrant, raw: bytes) -> None:
         sealed = self.box.seal(raw, grant.grant_id)
@@ -236,22 +235,36 @@ class Grants:
 class GrantCredentials:
     """The Credentials a provider uses to act as one user (see addon.meetings.http.Credentials)."""
 
-    def __init__(self, grants: Grants, user_id: str, provider: str) -> None:
+    def __init__(self, grants: Grants, user_id: str, provider: str, known: ProviderGrant | None = None) -> None:
         self.grants = grants
         self.user_id = user_id
         self.provider = provider
+        self._known = known
+        # Opened once for the provider's life (one request or one sync), not once per call.
+        self._tokens: TokenSet | None = None
 
     def access_token(self) -> str:
-        tokens = self.grants.tokens(self.grants._active(self.user_id, self.provider))
-        if not _expiring(tokens):
-            return tokens.access_token
-        return self.grants.refreshed_token(self.user_id, self.provider, tokens.access_token)
+        if self._tokens is None:
+            known, self._known = self._known, None
+            grant = _usable(known) if known is not None else self.grants._active(self.user_id, self.provider)
+            self._tokens = self.grants.tokens(grant)
+        if not _expiring(self._tokens):
+            return self._tokens.access_token
+        expiring, self._tokens = self._tokens.access_token, None  # the next call reads what the renewal stored
+        return self.grants.refreshed_token(self.user_id, self.provider, expiring)
 
     def refreshed_token(self, rejected: str) -> str:
+        self._tokens = None
         return self.grants.refreshed_token(self.user_id, self.provider, rejected)
 
     def mark_revoked(self, reason: str) -> None:
         self.grants.mark_revoked(self.user_id, self.provider, reason)
+
+
+def _usable(grant: ProviderGrant) -> ProviderGrant:
+    if grant.status != "active":
+        raise GrantRevoked(grant.provider, grant.revoked_reason or "the authorization was revoked")
+    return grant
 
 
 def _expiring(tokens: TokenSet) -> bool:

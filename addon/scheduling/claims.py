@@ -31,7 +31,7 @@ UNCERTAIN_KEPT = timedelta(days=1)
 
 
 class LinkClaims:
-    """The claim, the meeting made under it, and the finished link, each one store transaction."""
+    """The claim and the finished link (or a claim given up, keeping what it made), each one store transaction."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -96,32 +96,27 @@ class LinkClaims:
         taken_over = link.created_at is not None and link.claimed_at != link.created_at
         return bool(link.meeting_id) or link.create_uncertain or taken_over
 
-    def made(self, key: str, mark: str, meeting: Meeting) -> None:
-        """The meeting exists on its service: a request that takes the claim over reuses it."""
-
-        def created(current: MeetingLink | None) -> MeetingLink | None:
-            if current is None or current.claim != mark:
-                return None
-            return dataclasses.replace(
-                current,
-                state="created",
-                create_uncertain=False,
-                provider=meeting.provider,
-                meeting_id=meeting.meeting_id,
-                join_url=meeting.join_url,
-                updated_at=datetime.now(UTC),
-            )
-
-        self.store.update(MeetingLink, key, created)
-
-    def release(self, key: str, mark: str, *, create_uncertain: bool = False) -> None:
-        """Give up this request's claim: forget a link with no meeting, keep one that has a meeting, and
-        keep one whose create may have landed unseen (`create_uncertain`), so the next attempt looks first."""
+    def release(self, key: str, mark: str, *, create_uncertain: bool = False, meeting: Meeting | None = None) -> None:
+        """Give up this request's claim: forget a link with no meeting, keep one that has a meeting (`meeting`:
+        the one this request made, which the next attempt reuses), and keep one whose create may have landed
+        unseen (`create_uncertain`), so the next attempt looks first."""
         now = datetime.now(UTC)
 
         def release(current: MeetingLink | None) -> MeetingLink | None:
             if current is None or current.claim != mark:
                 return None
+            if meeting is not None:
+                return dataclasses.replace(
+                    current,
+                    claim=None,
+                    claimed_at=None,
+                    state="created",
+                    create_uncertain=False,
+                    provider=meeting.provider,
+                    meeting_id=meeting.meeting_id,
+                    join_url=meeting.join_url,
+                    updated_at=now,
+                )
             if create_uncertain:
                 return dataclasses.replace(
                     current,
@@ -160,6 +155,7 @@ class LinkClaims:
                 state="ready",
                 claim=None,
                 claimed_at=None,
+                create_uncertain=False,
                 provider=meeting.provider,
                 meeting_id=meeting.meeting_id,
                 join_url=meeting.join_url,

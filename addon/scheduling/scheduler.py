@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from addon.audit import AuditLog
 from addon.google.calendar import CalendarEvent, insert_event, patch_event, read_event
-from addon.google.client import GoogleApiError, GoogleConflict, GoogleNotFound, GoogleQuota, GoogleUnavailable
-from addon.join_details import MEETING_PROPERTY, conference_kept
+from addon.google.client import GoogleApiError, GoogleConflict, GoogleNotFound, GoogleQuota
+from addon.join_details import MEETING_PROPERTY, conference_kept, shows_meeting
 from addon.join_details.writer import JoinDetailsWriter
 from addon.meeting_links import event_key, link_expiry, meeting_spec
 from addon.meetings.catalog import display_name
@@ -28,31 +27,43 @@ from addon.meetings.model import Provider as MeetingService
 from addon.policy import EffectiveSettings
 from addon.scheduling.claims import LinkClaims
 from addon.scheduling.errors import CalendarBusy, CalendarNotUpdated, InvalidRequest, SchedulingError
+from addon.scheduling.landing import write_or_undo
 from addon.scheduling.requests import Actor, CalendarTracker, EmailMeetingRequest, MeetingOnEvent
 from addon.services import Services
 from addon.store import MeetingLink
+from addon.user_state import UserState
 from cards.i18n import Text
 
 log = logging.getLogger(__name__)
 
 MIN_MINUTES, MAX_MINUTES = 5, 24 * 60
-KEPT_FOR_NEXT_TRY = Text("The meeting is kept for your next try, but the event does not show it yet.")
-NOT_KEPT = Text("The meeting could not be added to Google Calendar, so it was not kept. Try again.")
 
 
 class Scheduler:
     """Use cases for one user with their effective settings (service, site, options); never sees Flask."""
 
     def __init__(
-        self, services: Services, actor: Actor, defaults: EffectiveSettings, *, tracker: CalendarTracker | None
+        self,
+        services: Services,
+        actor: Actor,
+        defaults: EffectiveSettings,
+        *,
+        tracker: CalendarTracker | None,
+        known: UserState | None = None,
+        user_waiting: bool = False,
     ) -> None:
+        """`known`: what the request has read of the user already. With `user_waiting`, work the answer does
+        not depend on (audit rows, tracking the calendar) runs after it, on the process's task threads."""
         self.services = services
         self.actor = actor
         self.defaults = defaults
         self.tracker = tracker
+        self.known = known
+        self.user_waiting = user_waiting
         self.retention_days = defaults.retention_days or services.settings.audit_retention_days
         self.claims = LinkClaims(services.store)
-        self.audit_log = AuditLog(services.store)
+        self.audit_log = AuditLog(services.store, services.tasks if user_waiting else None)
+        self._services: dict[str, MeetingService] = {}
         self.writer = JoinDetailsWriter(
             services.google, services.conference_support, services.settings.base_url + "/static/logo.png"
         )
@@ -62,8 +73,11 @@ class Scheduler:
         return self.defaults.provider
 
     def service(self, name: str) -> MeetingService:
-        """The meeting service `name`, acting for this user."""
-        return self.services.meetings.provider(self.actor.user_id, name, self.defaults.webex_site)
+        """The meeting service `name`, acting for this user (one per use case, so its grant is read once)."""
+        if name not in self._services:
+            meetings = self.services.meetings
+            self._services[name] = meetings.provider(self.actor.user_id, name, self.defaults.webex_site, self.known)
+        return self._services[name]
 
     # From Gmail -----------------------------------------------------------------------------
 
@@ -123,7 +137,7 @@ class Scheduler:
                     send=send,
                 )
 
-        event = self._write_to_calendar(key, mark, meeting, insert, lambda: self._read_if_there(calendar_id, event_id))
+        event = write_or_undo(self, key, mark, meeting, insert, lambda: self._read_if_there(calendar_id, event_id))
         return MeetingOnEvent(self._ready(key, mark, meeting, event), meeting, event)
 
     def _existing(
@@ -172,8 +186,8 @@ class Scheduler:
             fields = self.writer.fields(meeting, event, key, with_conference)
             return patch_event(self.services.google, token, calendar_id, event.event_id, fields, send_updates)
 
-        written = self._write_to_calendar(
-            key, mark, meeting, write, lambda: self._read_if_there(calendar_id, event.event_id)
+        written = write_or_undo(
+            self, key, mark, meeting, write, lambda: self._read_if_there(calendar_id, event.event_id)
         )
         return MeetingOnEvent(self._ready(key, mark, meeting, written), meeting, written)
 
@@ -187,6 +201,9 @@ class Scheduler:
         check_times(event)
         meeting = self.service(link.provider).update(link.meeting_id, self.spec(event))
         self.audit("update", key, meeting, "ok")
+        # The guests already have the join details: the event is written again only if they changed or are gone.
+        if meeting.join_url == link.join_url and shows_meeting(event, meeting):
+            return MeetingOnEvent(self._ready(key, None, meeting, event), meeting, event)
         try:
             written = self.writer.write(meeting, event, key, token=self.actor.google_token, send_updates="all")
         except GoogleQuota as error:
@@ -216,6 +233,7 @@ class Scheduler:
             gone = Meeting(provider=link.provider, meeting_id=link.meeting_id, join_url=link.join_url or "")
             self.audit("delete", key, gone, "ok")
         self.services.store.delete(MeetingLink, key)
+        self.link_seen(key, None)
         return written
 
     # Shared with sync -----------------------------------------------------------------------
@@ -257,7 +275,10 @@ class Scheduler:
             return None
 
     def _own_link(self, key: str) -> MeetingLink:
-        link = self.services.store.get(MeetingLink, key)
+        known = self.known
+        link = (
+            known.link(key) if known is not None and known.has_link(key) else self.services.store.get(MeetingLink, key)
+        )
         if link is None:
             raise SchedulingError(Text("This event has no meeting from the add-on."))
         if link.user_id != self.actor.user_id:
@@ -298,83 +319,42 @@ class Scheduler:
         except MeetingServiceError:
             self.claims.release(key, mark)
             raise
-        self.claims.made(key, mark, meeting)
+        # Not recorded yet: the link gets the meeting with the event (`_ready`), or on the way out of a failure
+        # (`release`); a request that dies in between leaves a claim whose taker looks for the meeting first.
         return meeting
-
-    def _write_to_calendar(
-        self,
-        key: str,
-        mark: str,
-        meeting: Meeting,
-        write: Callable[[bool], CalendarEvent],
-        confirm: Callable[[], CalendarEvent | None],
-    ) -> CalendarEvent:
-        """Write the join details; never leave a meeting on the service that no event and no link records."""
-        try:
-            return self.writer.with_conference_if_kept(meeting, write)
-        except (GoogleUnavailable, GoogleQuota) as error:
-            # The write may have landed with its answer lost (after a quota answer: an earlier try of it),
-            # so look before undoing anything.
-            busy = error if isinstance(error, GoogleQuota) else None
-            try:
-                event = confirm()
-            except GoogleApiError:
-                event, landed_unknown = None, True
-            else:
-                landed_unknown = False
-            if event is not None and event.private_properties.get(MEETING_PROPERTY) == meeting.meeting_id:
-                return event
-            if landed_unknown:
-                self.claims.release(key, mark)  # the link keeps the meeting for the retry
-                if busy is not None:
-                    raise CalendarBusy(KEPT_FOR_NEXT_TRY, busy) from error
-                raise CalendarNotUpdated(
-                    Text("Google Calendar is not answering. The meeting is kept; try again in a minute.")
-                ) from error
-            undone = self._undo(key, mark, meeting)
-            if busy is not None:
-                deleted = Text("The meeting could not be added to the event, so it was deleted again.")
-                raise CalendarBusy(deleted if undone else KEPT_FOR_NEXT_TRY, busy) from error
-            raise CalendarNotUpdated(NOT_KEPT) from error
-        except GoogleApiError as error:
-            log.warning("writing the meeting to Calendar failed: %s", type(error).__name__)
-            self._undo(key, mark, meeting)
-            raise CalendarNotUpdated(NOT_KEPT) from error
-
-    def _undo(self, key: str, mark: str, meeting: Meeting) -> bool:
-        """No orphans: delete the meeting again; if even that fails, keep the link so a retry reuses it.
-
-        True if the meeting is gone."""
-        try:
-            self.service(meeting.provider).delete(meeting.meeting_id)
-        except MeetingServiceError as error:
-            log.warning("could not delete meeting after a Calendar failure: %s", type(error).__name__)
-            self.claims.release(key, mark)
-            self.audit("delete", key, meeting, "failed; kept for a retry")
-            return False
-        self.audit("delete", key, meeting, "undone after a Calendar failure")
-        self.services.store.delete(MeetingLink, key)
-        return True
 
     def _ready(self, key: str, mark: str | None, meeting: Meeting, event: CalendarEvent) -> MeetingLink:
         link = self.claims.ready(
             key, mark, user_id=self.actor.user_id, meeting=meeting, event=event, expires_at=self.expiry(event)
         )
+        self.link_seen(key, link)
         if mark is not None:
             self._keep_in_step(event.calendar_id)
         return link
 
+    def link_seen(self, key: str, link: MeetingLink | None) -> None:
+        if self.known is not None:
+            self.known.link_seen(key, link)
+
     def _keep_in_step(self, calendar_id: str) -> None:
         """From now on the calendar's changes reach its meetings (addon/sync)."""
-        if self.tracker is None:
+        tracker = self.tracker
+        if tracker is None:
             return
         actor = self.actor
-        try:
-            self.tracker.track(actor.user_id, actor.email, calendar_id, actor.google_token or None)
-        except Exception as error:
-            # The meeting is made and on the event: that answer stands. The calendar is tracked with the
-            # next meeting put on it; until then the card's "Update meeting" covers its changes.
-            log.warning("could not start keeping the calendar in step: %s", type(error).__name__)
+
+        def track() -> None:
+            try:
+                tracker.track(actor.user_id, actor.email, calendar_id, actor.google_token or None)
+            except Exception as error:
+                # The meeting is made and on the event: that answer stands. The calendar is tracked with the
+                # next meeting put on it; until then the card's "Update meeting" covers its changes.
+                log.warning("could not start keeping the calendar in step: %s", type(error).__name__)
+
+        if self.user_waiting:
+            self.services.tasks.submit(f"track:{actor.user_id}:{calendar_id}", track)
+        else:
+            track()
 
 
 def check_times(event: CalendarEvent) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
 from addon.store.records import (
@@ -43,6 +43,9 @@ class Store(Protocol):
 
     def get(self, kind: type[R], key: str) -> R | None:
         """The record, or None if it is absent or expired."""
+
+    def get_many(self, wanted: Sequence[tuple[type[Record], str]]) -> list[Record | None]:
+        """The records (or None) for several kinds and keys, in the order asked, in one round trip."""
 
     def put(self, record: Record) -> None:
         """Create or replace the record."""

@@ -6,7 +6,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -52,6 +52,12 @@ class DatastoreStore:
 
     def get(self, kind: type[R], key: str) -> R | None:
         return _record(kind, self.client.get(self.client.key(kind.KIND, key), **CALL_LIMITS))
+
+    def get_many(self, wanted: Sequence[tuple[type[Record], str]]) -> list[Record | None]:
+        keys = [self.client.key(kind.KIND, key) for kind, key in wanted]
+        # One lookup for all; Datastore answers in no particular order, so match the entities by key.
+        found = {entity.key.flat_path: entity for entity in self.client.get_multi(keys, **CALL_LIMITS)}
+        return [_record(kind, found.get(key.flat_path)) for (kind, _), key in zip(wanted, keys, strict=True)]
 
     def put(self, record: Record) -> None:
         self.client.put(self._entity(record), **CALL_LIMITS)

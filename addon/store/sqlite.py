@@ -6,7 +6,7 @@ import base64
 import json
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,6 +57,18 @@ class SqliteStore:
             .fetchone()
         )
         return _record(kind, row)
+
+    def get_many(self, wanted: Sequence[tuple[type[Record], str]]) -> list[Record | None]:
+        if not wanted:
+            return []
+        pairs = " OR ".join("(kind = ? AND key = ?)" for _ in wanted)
+        params = [value for kind, key in wanted for value in (kind.KIND, key)]
+        rows = self._connection().execute(
+            f"SELECT kind, key, properties, expires_at FROM records WHERE {pairs}",  # noqa: S608 - placeholders only
+            params,
+        )
+        found = {(kind, key): (properties, expires_at) for kind, key, properties, expires_at in rows}
+        return [_record(kind, found.get((kind.KIND, key))) for kind, key in wanted]
 
     def put(self, record: Record) -> None:
         self._connection().execute(

@@ -10,6 +10,7 @@ from addon.policy import EffectiveSettings, effective_settings
 from addon.scheduling import Actor, CalendarTracker, Scheduler
 from addon.services import Services
 from addon.store import MeetingLink, UserSettings
+from addon.user_state import UserState
 
 
 class ActingFor:
@@ -19,9 +20,9 @@ class ActingFor:
         self.services = services
         self.tracker = tracker
 
-    def defaults(self, user_id: str, email: str) -> EffectiveSettings:
+    def defaults(self, user_id: str, email: str, known: UserState | None = None) -> EffectiveSettings:
         """The user's settings under their domain's policy (the policy's Webex site included)."""
-        stored = self.services.store.get(UserSettings, user_id)
+        stored = known.settings if known is not None else self.services.store.get(UserSettings, user_id)
         policy = self.services.policies.for_email(email)
         return effective_settings(user_id, stored, policy, self.services.meetings.offered)
 
@@ -29,11 +30,13 @@ class ActingFor:
         self, *, user_id: str, email: str, token: str, zone: str | None, provider: str | None = None
     ) -> Scheduler:
         """The use cases as this user; `provider` (a meeting's own service) rather than their current choice."""
-        defaults = self.defaults(user_id, email)
+        # The settings and the grants in one lookup, as a request reads them.
+        known = UserState(self.services.store, user_id, list(self.services.meetings.grants.apps))
+        defaults = self.defaults(user_id, email, known)
         if provider:
             defaults = dataclasses.replace(defaults, provider=provider)
         actor = Actor(user_id, email, token, _zone(zone))
-        return Scheduler(self.services, actor, defaults, tracker=self.tracker)
+        return Scheduler(self.services, actor, defaults, tracker=self.tracker, known=known)
 
     def service(self, link: MeetingLink) -> MeetingService:
         """The meeting service of a link, acting for its owner."""

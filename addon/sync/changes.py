@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping, Sequence
 
 from addon.google.calendar import CalendarEvent, patch_event, read_event
 from addon.google.client import GoogleUnavailable
@@ -21,6 +22,9 @@ from addon.sync.report import Suspended, SyncReport, TryLater
 
 log = logging.getLogger(__name__)
 
+# Datastore answers at most 1,000 keys a lookup; half that keeps each answer small.
+LOOKUP_LIMIT = 500
+
 
 class EventChanges:
     """Applies one event, as Calendar now lists it, to the meeting the add-on made for it (if any)."""
@@ -33,13 +37,22 @@ class EventChanges:
             services.google, services.conference_support, services.settings.base_url + "/static/logo.png"
         )
 
-    def apply(self, record: CalendarSync, event: CalendarEvent, token: str, report: SyncReport) -> None:
-        """Raises Suspended (access refused: stop the calendar's sync) or TryLater (read it again later)."""
+    def apply(
+        self,
+        record: CalendarSync,
+        event: CalendarEvent,
+        token: str,
+        report: SyncReport,
+        links: Mapping[str, MeetingLink | None] | None = None,
+    ) -> None:
+        """Raises Suspended (access refused: stop the calendar's sync) or TryLater (read it again later).
+
+        `links`: the links of a page of events, read together (`links_of`); others are read here."""
         if event.recurring_event_id:
             self._occurrence(record, event, report)
             return
         key = event_key(record.calendar_id, event.event_id)
-        link = self.services.store.get(MeetingLink, key)
+        link = links[key] if links is not None and key in links else self.services.store.get(MeetingLink, key)
         mine = link is not None and link.user_id == record.user_id and link.state == "ready"
         if event.cancelled:
             if link is not None and mine:
@@ -52,6 +65,18 @@ class EventChanges:
         origin = event.private_properties.get(EVENT_PROPERTY)
         if origin and origin != key and event.private_properties.get(MEETING_PROPERTY):
             self._carries_other_meeting(record, origin, key, event, token, report)
+
+    def links_of(self, record: CalendarSync, events: Sequence[CalendarEvent]) -> dict[str, MeetingLink | None]:
+        """The links of these events (occurrences aside), in one store lookup rather than one each."""
+        keys = [event_key(record.calendar_id, e.event_id) for e in events if not e.recurring_event_id]
+        links: dict[str, MeetingLink | None] = {}
+        for start in range(0, len(keys), LOOKUP_LIMIT):
+            chunk = keys[start : start + LOOKUP_LIMIT]
+            found = self.services.store.get_many([(MeetingLink, key) for key in chunk])
+            links |= {
+                key: link if isinstance(link, MeetingLink) else None for key, link in zip(chunk, found, strict=True)
+            }
+        return links
 
     def _scheduler(self, record: CalendarSync, token: str, event: CalendarEvent, provider: str | None) -> Scheduler:
         return self.acting.scheduler(

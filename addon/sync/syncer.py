@@ -174,9 +174,10 @@ class CalendarSyncer:
                 log.info("Calendar dropped a sync token; reading the calendar in full")
                 changes = changed_events(self.services.google, token, record.calendar_id, None, window)
             report.full = changes.full
+            links = self.changes.links_of(record, changes.events)
             for event in changes.events:
                 report.events += 1
-                self.changes.apply(record, event, token, report)
+                self.changes.apply(record, event, token, report, links)
         except Suspended as stop:
             self._suspend(record.sync_id, stop.who)
             report.outcome = f"suspended ({stop.who})"

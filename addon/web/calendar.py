@@ -40,7 +40,7 @@ def calendar_home(req: AddonRequest) -> Json:
 @trigger(scopes.CALENDAR_EVENT)
 def event_open(req: AddonRequest) -> Json:
     defaults = effective_settings_for(req)
-    require_account(req.services, req.user.sub, defaults.provider)
+    require_account(req.services, req.user.sub, defaults.provider, req.known)
     context = req.event.calendar
     if defaults.auto_add and context is not None and context.event_id and context.capabilities.can_set_conference_data:
         written = auto_add(req, defaults, context.calendar_id, context.event_id)
@@ -75,7 +75,9 @@ def event_update(req: AddonRequest) -> Json | Notified:
         except GoogleNotFound:
             return problems.event_gone(req.tr, req.request_id)
         defaults = effective_settings_for(req)
-        if req.syncer.follow_now(req.user.sub, req.user.email, req.user_token, event):
+        followed = req.syncer.follow_now(req.user.sub, req.user.email, req.user_token, event)
+        req.known.link_changed(event_key(context.calendar_id, event.series_id))  # the sync wrote it, not this request
+        if followed:
             return Notified(event_details(req, defaults, event), req.tr("The meeting now matches the event."))
         return event_details(req, defaults, event)
     return event_details(req, effective_settings_for(req))
@@ -114,8 +116,9 @@ def event_details(req: AddonRequest, defaults: EffectiveSettings, event: Calenda
 def meeting_panel(
     req: AddonRequest, defaults: EffectiveSettings, context: CalendarContext, event: CalendarEvent
 ) -> MeetingPanel:
-    """The add-on's meeting on this event (one store lookup), or the offer to add one."""
-    link = req.services.store.get(MeetingLink, event_key(context.calendar_id, event.series_id))
+    """The add-on's meeting on this event (read ahead, or as the use case left it), or the offer to add one."""
+    key = event_key(context.calendar_id, event.series_id)
+    link = req.known.link(key) if req.known.has_link(key) else req.services.store.get(MeetingLink, key)
     ready = link is not None and link.state == "ready"
     provider = link.provider if ready and link else defaults.provider
     base = req.services.settings.base_url

@@ -8,7 +8,6 @@ from addon import scopes
 from addon.meetings.catalog import display_name
 from addon.policy import EffectiveSettings, effective_settings
 from addon.scheduling import Actor, Scheduler
-from addon.store import UserSettings
 from addon.web.guard import AddonRequest
 from addon.web.signin import require_account
 from cards.i18n import Text
@@ -16,20 +15,25 @@ from cards.sync_status import sync_status
 
 
 def effective_settings_for(req: AddonRequest) -> EffectiveSettings:
-    """The user's defaults under their domain's policy: one store lookup (the policy is cached).
-
-    A handler reads them once and passes them on."""
-    stored = req.services.store.get(UserSettings, req.user.sub)
+    """The user's defaults under their domain's policy (the policy is cached; the settings are read ahead)."""
+    stored = req.known.settings
     policy = req.services.policies.for_email(req.user.email)
     return effective_settings(req.user.sub, stored, policy, req.services.meetings.offered)
 
 
 def scheduler(req: AddonRequest, defaults: EffectiveSettings) -> Scheduler:
     """Use cases for this user on their meeting service; asks them to connect an account first if needed."""
-    require_account(req.services, req.user.sub, defaults.provider)
+    require_account(req.services, req.user.sub, defaults.provider, req.known)
     actor = Actor(req.user.sub, req.user.email, req.user_token, req.zone)
     site = defaults.webex_site or directory_site(req, defaults)
-    return Scheduler(req.services, actor, dataclasses.replace(defaults, webex_site=site), tracker=req.syncer)
+    return Scheduler(
+        req.services,
+        actor,
+        dataclasses.replace(defaults, webex_site=site),
+        tracker=req.syncer,
+        known=req.known,
+        user_waiting=True,
+    )
 
 
 def directory_site(req: AddonRequest, defaults: EffectiveSettings) -> str | None:

@@ -37,7 +37,7 @@ def gmail_home(req: AddonRequest) -> Json:
 @trigger(scopes.GMAIL_MESSAGE)
 def gmail_message(req: AddonRequest) -> Json:
     defaults = effective_settings_for(req)
-    require_account(req.services, req.user.sub, defaults.provider)
+    require_account(req.services, req.user.sub, defaults.provider, req.known)
     message = read_open_message(req)
     if message is None:
         return problems.message_unreadable(req.tr, req.request_id)
@@ -72,7 +72,7 @@ def participants(req: AddonRequest, message: MessageMetadata) -> list[Participan
 def home(req: AddonRequest) -> Json:
     """The homepage card for either host."""
     defaults = effective_settings_for(req)
-    connection = req.services.meetings.connection(req.user.sub, defaults.provider)
+    connection = req.services.meetings.connection(req.user.sub, defaults.provider, req.known)
     refused = req.syncer.refused_by(req.user.sub)
     return home_card(
         req.tr,

@@ -6,6 +6,7 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +23,7 @@ from addon.google.client import (
     GoogleUsageLimitReached,
 )
 from addon.logs import tag_request, user_hash
+from addon.meeting_links import event_key
 from addon.meetings.catalog import display_name
 from addon.meetings.model import (
     GrantRevoked,
@@ -43,6 +45,7 @@ from addon.security import (
 )
 from addon.services import Services
 from addon.sync import CalendarSyncer
+from addon.user_state import UserState
 from addon.web.current import current_services, current_syncer
 from addon.web.signin import connect_prompt
 from cards import problems
@@ -73,6 +76,14 @@ class AddonRequest:
     def tr(self) -> Translator:
         """The user's language (Google's userLocale) for every card and notification."""
         return translator_for(self.event.common.user_locale)
+
+    @cached_property
+    def known(self) -> UserState:
+        """The user's settings, grants and the open event's meeting link: one store lookup, on first use."""
+        calendar = self.event.calendar
+        # An opened event's own link; an occurrence of a series is looked up by its series when needed.
+        links = [event_key(calendar.calendar_id, calendar.event_id)] if calendar and calendar.event_id else []
+        return UserState(self.services.store, self.user.sub, list(self.services.meetings.grants.apps), links)
 
     @property
     def user_token(self) -> str:

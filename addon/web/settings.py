@@ -9,6 +9,7 @@ from addon.events import BadEvent
 from addon.meetings.catalog import display_name
 from addon.preferences import Choices, save_preferences
 from addon.sign_in import choose_provider
+from addon.store import UserSettings
 from addon.web.context import effective_settings_for
 from addon.web.guard import AddonRequest, Notified, card_action
 from addon.web.signin import SETTINGS_PATH, USE_PROVIDER_PATH, sign_in_url
@@ -44,14 +45,16 @@ def save_settings(req: AddonRequest) -> Notified:
         options=frozenset(inputs["options"].strings) if "options" in inputs else frozenset(),
         template_id=(inputs["template_id"].first or "") if "template_id" in inputs else (current.template_id or ""),
     )
-    mistake = save_preferences(req.services.store, current, choices)
-    if mistake == "template":
+    saved = save_preferences(req.services.store, current, choices)
+    if isinstance(saved, UserSettings):
+        req.known.settings_saved(saved)
+    if saved == "template":
         notice = req.tr("That template ID does not look right: copy it from your meeting service")
         return with_notice(settings_view(req), notice)
-    if mistake == "webex_site":
+    if saved == "webex_site":
         notice = req.tr("That Webex site does not look right: use a name like acme.webex.com")
         return with_notice(settings_view(req), notice)
-    state = req.services.meetings.connection(req.user.sub, provider).state
+    state = req.services.meetings.connection(req.user.sub, provider, req.known).state
     if state in ("missing", "revoked"):
         notice = req.tr("Saved. Connect your {service} account to use it.", service=display_name(provider))
         return with_notice(settings_view(req), notice)
@@ -65,8 +68,9 @@ def disconnect(req: AddonRequest) -> Notified:
     if not req.services.meetings.needs_account(provider):
         raise BadEvent("provider must be an account-based meeting service")
     req.services.meetings.grants.disconnect(req.user.sub, provider)
+    req.known.grant_dropped(provider)
     if effective_settings_for(req).provider == provider:
-        choose_provider(req.services, req.user.sub, "jitsi")
+        chosen(req, choose_provider(req.services, req.user.sub, "jitsi"))
         notice = req.tr(
             "Disconnected from {service}. New meetings will use Jitsi Meet.", service=display_name(provider)
         )
@@ -85,7 +89,7 @@ def use_provider(req: AddonRequest) -> Notified:
         raise BadEvent("provider must be a service that needs no account and that your domain allows")
     if "provider" in defaults.locked:
         raise BadEvent("your administrator sets the meeting service")
-    choose_provider(req.services, req.user.sub, provider)
+    chosen(req, choose_provider(req.services, req.user.sub, provider))
     defaults = effective_settings_for(req)
     card = home_card(
         req.tr,
@@ -103,7 +107,7 @@ def settings_view(req: AddonRequest) -> Json:
     meetings = req.services.meetings
     choices = []
     for provider in defaults.allowed_providers:
-        state = meetings.connection(req.user.sub, provider).state
+        state = meetings.connection(req.user.sub, provider, req.known).state
         needs_sign_in = state in ("missing", "revoked")
         url = sign_in_url(req.services, req.user.sub, provider, req.user.email) if needs_sign_in else None
         choices.append(ServiceChoice(provider, display_name(provider), state, url))
@@ -123,6 +127,11 @@ def settings_view(req: AddonRequest) -> Json:
             locked=defaults.locked,
         ),
     )
+
+
+def chosen(req: AddonRequest, saved: UserSettings | None) -> None:
+    if saved is not None:
+        req.known.settings_saved(saved)
 
 
 def with_notice(card: Json, text: str) -> Notified:

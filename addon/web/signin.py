@@ -8,6 +8,7 @@ from addon.meetings.catalog import display_name
 from addon.meetings.model import GrantRevoked, NotConnected
 from addon.services import Services
 from addon.sign_in import CONNECT_TICKET
+from addon.user_state import UserState
 from cards import problems
 from cards.accounts import connect_card
 from cards.i18n import Translator
@@ -42,9 +43,9 @@ def connect_prompt(
     )
 
 
-def require_account(services: Services, user_id: str, provider: str) -> None:
+def require_account(services: Services, user_id: str, provider: str, known: UserState | None = None) -> None:
     """Raise NotConnected or GrantRevoked (answered with the sign-in card) unless `provider` is usable now."""
-    state = services.meetings.connection(user_id, provider).state
+    state = services.meetings.connection(user_id, provider, known).state
     if state == "missing":
         raise NotConnected(provider, "no account connected")
     if state == "revoked":

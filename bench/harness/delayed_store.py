@@ -33,7 +33,7 @@ class DelayedStore:
         self._log = open(log_path, "a", buffering=1) if log_path else None  # noqa: SIM115 - open for the app's life
         self._lock = threading.Lock()
 
-    def _timed(self, op: str, kind: type, call: Callable[[], Any]) -> Any:
+    def _timed(self, op: str, kind: str, call: Callable[[], Any]) -> Any:
         start = time.monotonic()
         if self.delay_seconds:
             time.sleep(self.delay_seconds)
@@ -41,27 +41,31 @@ class DelayedStore:
             return call()
         finally:
             if self._log is not None:
-                line = {"pid": os.getpid(), "op": op, "kind": kind.__name__, "start": start, "end": time.monotonic()}
+                line = {"pid": os.getpid(), "op": op, "kind": kind, "start": start, "end": time.monotonic()}
                 with self._lock:
                     self._log.write(json.dumps(line) + "\n")
 
     def get(self, kind: type, key: str) -> Any:
-        return self._timed("get", kind, lambda: self.inner.get(kind, key))
+        return self._timed("get", kind.__name__, lambda: self.inner.get(kind, key))
+
+    def get_many(self, wanted: Any) -> list[Any]:
+        kinds = "+".join(sorted({kind.__name__ for kind, _ in wanted}))
+        return self._timed("get_many", kinds, lambda: self.inner.get_many(wanted))
 
     def put(self, record: Any) -> None:
-        self._timed("put", type(record), lambda: self.inner.put(record))
+        self._timed("put", type(record).__name__, lambda: self.inner.put(record))
 
     def delete(self, kind: type, key: str) -> None:
-        self._timed("delete", kind, lambda: self.inner.delete(kind, key))
+        self._timed("delete", kind.__name__, lambda: self.inner.delete(kind, key))
 
     def update(self, kind: type, key: str, change: Callable[[Any], Any]) -> Any:
-        return self._timed("update", kind, lambda: self.inner.update(kind, key, change))
+        return self._timed("update", kind.__name__, lambda: self.inner.update(kind, key, change))
 
     def with_prefix(self, kind: type, prefix: str, limit: int = 100, after: str = "") -> list[Any]:
-        return self._timed("with_prefix", kind, lambda: self.inner.with_prefix(kind, prefix, limit, after))
+        return self._timed("with_prefix", kind.__name__, lambda: self.inner.with_prefix(kind, prefix, limit, after))
 
     def purge_expired(self, kind: type, limit: int = 500) -> int:
-        return self._timed("purge_expired", kind, lambda: self.inner.purge_expired(kind, limit))
+        return self._timed("purge_expired", kind.__name__, lambda: self.inner.purge_expired(kind, limit))
 
     def close(self) -> None:
         self.inner.close()
