@@ -198,8 +198,9 @@ def least_calls(action: str) -> list[str]:
             "google:calendar patch",
             record,
         ],
-        # The channel's record names the calendar; the changed event's link and its owner's grant come next.
-        "push": ["store:read the channel", "google:calendar list", read, f"{meeting}:update"],
+        # The channel's record names the calendar; the changed event's link and its owner's grant come next,
+        # and the lease that keeps one sync at a time per calendar, across instances.
+        "push": ["store:read the channel", "store:lease", "google:calendar list", read, f"{meeting}:update"],
     }
     return table_of[kind]
 

@@ -41,6 +41,16 @@ def event_gone(tr: Translator, request_id: str | None = None) -> Json:
     )
 
 
+def event_not_shown(tr: Translator, request_id: str | None = None) -> Json:
+    """The card's own read of the event failed after an action; the notification says what the action did."""
+    return problem_card(
+        tr,
+        tr("The event could not be shown"),
+        tr("Google Calendar did not answer when the add-on read the event again. Open the event again to see it."),
+        request_id,
+    )
+
+
 def session_expired(tr: Translator, request_id: str | None = None) -> Json:
     return problem_card(
         tr,

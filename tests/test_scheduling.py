@@ -295,6 +295,50 @@ def test_calendar_refusing_the_write_deletes_the_meeting_again(
     assert BLOCK_START not in stored_event(google).get("description", "")
 
 
+@pytest.mark.parametrize("calendar_status", [403, 503])
+def test_when_calendar_refuses_and_the_delete_fails_too_the_card_says_the_meeting_is_kept(
+    caller: GoogleCaller,
+    google: FakeGoogle,
+    services: Services,
+    zoom: FakeZoom,
+    webex: FakeWebex,
+    calendar_status: int,
+) -> None:
+    use(services, "zoom", zoom, webex)
+    arrange_event(google)
+    google.fail(f"/calendar/v3/calendars/{ALICE.email}/events/{EVENT_ID}", calendar_status, times=10, method="PATCH")
+    zoom.fail("/v2/meetings/", 500, times=10, method="DELETE")
+
+    response = event_action(caller, "/actions/add-meeting")
+
+    assert response.status_code == 200
+    assert "The meeting is kept for your next try" in notification(response)
+    (meeting,) = zoom.meetings.values()
+    link = services.store.get(MeetingLink, f"{ALICE.email}/{EVENT_ID}")
+    assert link is not None and link.meeting_id == str(meeting.data["id"]) and link.claim is None
+
+
+def test_when_calendar_stops_answering_the_card_still_says_the_meeting_is_kept(
+    caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
+) -> None:
+    use(services, "zoom", zoom, webex)
+    arrange_event(google)
+    event_path = f"/calendar/v3/calendars/{ALICE.email}/events/{EVENT_ID}"
+    # Every try of the write fails; then (failures of one path come in turn) every read after it: the
+    # read that would confirm the write, and the card's own read of the event.
+    google.fail(event_path, 503, times=services.google.retries + 1, method="PATCH")
+    google.fail(event_path, 503, times=100, method="GET")
+
+    response = event_action(caller, "/actions/add-meeting")
+
+    assert response.status_code == 200
+    assert "The meeting is kept" in notification(response)
+    (card,) = action_cards(response.get_json())
+    assert "The event could not be shown" in card_text(card)
+    assert "Nothing was changed" not in card_text(card)
+    assert len(zoom.meetings) == 1
+
+
 def test_removing_deletes_the_meeting_and_leaves_what_the_user_wrote(
     caller: GoogleCaller, google: FakeGoogle, services: Services, zoom: FakeZoom, webex: FakeWebex
 ) -> None:

@@ -57,11 +57,12 @@ def write_or_undo(
         if busy is not None:
             deleted = Text("The meeting could not be added to the event, so it was deleted again.")
             raise CalendarBusy(deleted if undone else KEPT_FOR_NEXT_TRY, busy) from error
-        raise CalendarNotUpdated(NOT_KEPT) from error
+        raise CalendarNotUpdated(NOT_KEPT if undone else KEPT_FOR_NEXT_TRY) from error
     except GoogleApiError as error:
         log.warning("writing the meeting to Calendar failed: %s", type(error).__name__)
-        undo(scheduler, key, mark, meeting)
-        raise CalendarNotUpdated(NOT_KEPT) from error
+        # Say what became of the meeting: deleted again, or (its delete failed too) kept for the next try.
+        undone = undo(scheduler, key, mark, meeting)
+        raise CalendarNotUpdated(NOT_KEPT if undone else KEPT_FOR_NEXT_TRY) from error
 
 
 def undo(scheduler: Scheduler, key: str, mark: str, meeting: Meeting) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -10,6 +11,7 @@ from flask import Blueprint
 from addon import scopes
 from addon.events import schedule_form
 from addon.google.calendar import CalendarEvent
+from addon.google.client import GoogleApiError
 from addon.meetings.catalog import display_name
 from addon.scheduling import EmailMeetingRequest, InvalidRequest, Scheduler, SchedulingError
 from addon.web.calendar import as_opened, event_details, open_event_ids
@@ -21,6 +23,8 @@ from cards.i18n import Text
 from cards.message import ScheduleForm, message_card
 from cards.scheduled import ScheduledView, scheduled_card
 from cards.widgets import Json
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("actions", __name__)
 
@@ -138,4 +142,10 @@ def on_open_event(req: AddonRequest, act: Action) -> Notified:
         notice, event = act(scheduler(req, defaults), calendar_id, event_id)
     except SchedulingError as error:
         notice, event = req.tr.text(error.message), None
-    return Notified(event_details(req, defaults, as_opened(event, event_id)), notice)
+    try:
+        card = event_details(req, defaults, as_opened(event, event_id))
+    except GoogleApiError as error:
+        # What the use case did stands even when the card's own read of the event fails afterwards.
+        log.warning("the event could not be read again for its card: %s", type(error).__name__)
+        card = problems.event_not_shown(req.tr, req.request_id)
+    return Notified(card, notice)
