@@ -1,0 +1,116 @@
+"""The least-work comparison target: the Gmail-open trigger doing only what it cannot skip.
+
+Both ID tokens are checked (RS256 against certs fetched once per worker; issuer, audience, expiry, the service
+account's email, a verified user email), the message's headers are read with one Gmail call on a pooled
+connection, exactly as the add-on asks for them, and a fixed card is answered. No store, no card building, no
+logging: what is left is what any implementation pays on top of Flask and gunicorn.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import urllib3
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from flask import Flask, Response, request
+
+from bench.harness.bare_app import BODY_FILE_ENV, PATH_ENV
+
+SPEC = "bench.harness.least_work_app:create_least_work_app()"
+ISSUERS = ("accounts.google.com", "https://accounts.google.com")
+# The headers addon/google/gmail.py asks for, in its order.
+METADATA_HEADERS = ("Subject", "Date", "From", "To", "Cc")
+# One pooled connection per gthread thread (gunicorn.conf.py: 8), shared safely by urllib3.
+POOL_SIZE = 8
+TIMEOUT_SECONDS = 4.0
+
+
+class Refused(Exception):
+    """A token that does not verify."""
+
+
+def _b64(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def verified_claims(token: str, keys: dict[str, rsa.RSAPublicKey], audiences: frozenset[str]) -> dict:
+    """The claims of a Google RS256 ID token with a known key, Google's issuer, one of our audiences, not expired."""
+    try:
+        head, body, signature = token.split(".")
+        header, claims = json.loads(_b64(head)), json.loads(_b64(body))
+        key = keys[header["kid"]]
+        if header["alg"] != "RS256":
+            raise Refused("alg")
+        key.verify(_b64(signature), f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    except Refused:
+        raise
+    except Exception as error:  # any malformed token or bad signature is one refusal
+        raise Refused(type(error).__name__) from error
+    if claims.get("iss") not in ISSUERS or claims.get("aud") not in audiences or claims.get("exp", 0) < time.time():
+        raise Refused("claims")
+    return claims
+
+
+def _signing_keys(http: urllib3.PoolManager, url: str) -> dict[str, rsa.RSAPublicKey]:
+    """Google's v1 certs ({kid: PEM}) as public keys, fetched once when the worker builds the app."""
+    answer = http.request("GET", url, timeout=TIMEOUT_SECONDS)
+    document = json.loads(answer.data)
+    return {kid: x509.load_pem_x509_certificate(pem.encode()).public_key() for kid, pem in document.items()}
+
+
+def create_least_work_app() -> Flask:
+    """Gunicorn entry point, configured by the same ADDON_* variables as the add-on, and the bare body file."""
+    env = os.environ
+    base_url = env["ADDON_BASE_URL"].rstrip("/")
+    path = env[PATH_ENV]
+    service_account = env["ADDON_SERVICE_ACCOUNT_EMAIL"]
+    system_audiences = frozenset({base_url, base_url + "/", base_url + path})
+    user_audiences = frozenset({env["ADDON_OAUTH_CLIENT_ID"]})
+    messages_url = env["ADDON_GOOGLE_API_ENDPOINT"].rstrip("/") + "/gmail/v1/users/me/messages/"
+    query = urlencode([("format", "metadata"), *(("metadataHeaders", h) for h in METADATA_HEADERS), ("alt", "json")])
+    http = urllib3.PoolManager(maxsize=POOL_SIZE, retries=False, ca_certs=env.get("REQUESTS_CA_BUNDLE"))
+    keys = _signing_keys(http, env["ADDON_GOOGLE_CERTS_URL"])
+    card = Path(env[BODY_FILE_ENV]).read_bytes()
+    app = Flask("least_work")
+
+    @app.post(path)
+    def gmail_message() -> Response:
+        try:
+            scheme, _, system_token = request.headers.get("Authorization", "").partition(" ")
+            system = verified_claims(system_token, keys, system_audiences)
+            if scheme != "Bearer" or system.get("email") != service_account or not system.get("email_verified"):
+                raise Refused("not the add-on's service account")
+            event = request.get_json()
+            authorization = event["authorizationEventObject"]
+            user = verified_claims(authorization["userIdToken"], keys, user_audiences)
+            if not user.get("email_verified"):
+                raise Refused("user email not verified")
+        except (Refused, KeyError, TypeError):
+            return Response(b'{"error":"unauthorized"}', 401, mimetype="application/json")
+        gmail = event["gmail"]
+        answer = http.request(
+            "GET",
+            f"{messages_url}{quote(gmail['messageId'], safe='')}?{query}",
+            headers={
+                "Authorization": f"Bearer {authorization['userOAuthToken']}",
+                "X-Goog-Gmail-Access-Token": gmail["accessToken"],
+                "Accept": "application/json",
+            },
+            timeout=TIMEOUT_SECONDS,
+        )
+        if answer.status != 200 or "payload" not in json.loads(answer.data):
+            return Response(b'{"error":"gmail"}', 502, mimetype="application/json")
+        return Response(card, mimetype="application/json")
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
