@@ -1,21 +1,23 @@
 """The least-work comparison target: the Gmail-open trigger doing only what it cannot skip.
 
 Both ID tokens are checked (RS256 against certs fetched once per worker; issuer, audience, expiry, the service
-account's email, a verified user email), the message's headers are read with one Gmail call on a pooled
-connection, exactly as the add-on asks for them, and a fixed card is answered. No store, no card building, no
-logging: what is left is what any implementation pays on top of Flask and gunicorn.
+account's email, a verified user email), the message's headers are read with one Gmail call on a kept connection,
+exactly as the add-on asks for them, and a fixed card is answered. No store, no card building, no logging, no
+client library: what is left is what any implementation pays on top of Flask and gunicorn.
 """
 
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
+import ssl
+import threading
 import time
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
-import urllib3
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -27,8 +29,6 @@ SPEC = "bench.harness.least_work_app:create_least_work_app()"
 ISSUERS = ("accounts.google.com", "https://accounts.google.com")
 # The headers addon/google/gmail.py asks for, in its order.
 METADATA_HEADERS = ("Subject", "Date", "From", "To", "Cc")
-# One pooled connection per gthread thread (gunicorn.conf.py: 8), shared safely by urllib3.
-POOL_SIZE = 8
 TIMEOUT_SECONDS = 4.0
 
 
@@ -58,11 +58,40 @@ def verified_claims(token: str, keys: dict[str, rsa.RSAPublicKey], audiences: fr
     return claims
 
 
-def _signing_keys(http: urllib3.PoolManager, url: str) -> dict[str, rsa.RSAPublicKey]:
+class KeptConnections:
+    """One keep-alive connection to Google per thread: the cheapest pooling there is (plain http.client)."""
+
+    def __init__(self, url: str, ca_bundle: str | None) -> None:
+        parts = urlsplit(url)
+        self._https = parts.scheme == "https"
+        self._host, self._port = parts.hostname or "", parts.port
+        self._tls = ssl.create_default_context(cafile=ca_bundle) if self._https else None
+        self._local = threading.local()
+
+    def get(self, target: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._connect()
+        try:
+            connection.request("GET", target, headers=headers)
+            answer = connection.getresponse()
+            return answer.status, answer.read()
+        except (OSError, http.client.HTTPException):
+            self._local.connection = None
+            connection.close()
+            raise
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self._https:
+            return http.client.HTTPSConnection(self._host, self._port, timeout=TIMEOUT_SECONDS, context=self._tls)
+        return http.client.HTTPConnection(self._host, self._port, timeout=TIMEOUT_SECONDS)
+
+
+def _signing_keys(url: str, ca_bundle: str | None) -> dict[str, rsa.RSAPublicKey]:
     """Google's v1 certs ({kid: PEM}) as public keys, fetched once when the worker builds the app."""
-    answer = http.request("GET", url, timeout=TIMEOUT_SECONDS)
-    document = json.loads(answer.data)
-    return {kid: x509.load_pem_x509_certificate(pem.encode()).public_key() for kid, pem in document.items()}
+    parts = urlsplit(url)
+    _, body = KeptConnections(url, ca_bundle).get(parts.path + (f"?{parts.query}" if parts.query else ""), {})
+    return {kid: x509.load_pem_x509_certificate(pem.encode()).public_key() for kid, pem in json.loads(body).items()}
 
 
 def create_least_work_app() -> Flask:
@@ -73,10 +102,10 @@ def create_least_work_app() -> Flask:
     service_account = env["ADDON_SERVICE_ACCOUNT_EMAIL"]
     system_audiences = frozenset({base_url, base_url + "/", base_url + path})
     user_audiences = frozenset({env["ADDON_OAUTH_CLIENT_ID"]})
-    messages_url = env["ADDON_GOOGLE_API_ENDPOINT"].rstrip("/") + "/gmail/v1/users/me/messages/"
+    ca_bundle = env.get("HTTPLIB2_CA_CERTS")  # set by --google-tls, as for the add-on
+    google = KeptConnections(env["ADDON_GOOGLE_API_ENDPOINT"], ca_bundle)
+    keys = _signing_keys(env["ADDON_GOOGLE_CERTS_URL"], ca_bundle)
     query = urlencode([("format", "metadata"), *(("metadataHeaders", h) for h in METADATA_HEADERS), ("alt", "json")])
-    http = urllib3.PoolManager(maxsize=POOL_SIZE, retries=False, ca_certs=env.get("REQUESTS_CA_BUNDLE"))
-    keys = _signing_keys(http, env["ADDON_GOOGLE_CERTS_URL"])
     card = Path(env[BODY_FILE_ENV]).read_bytes()
     app = Flask("least_work")
 
@@ -95,17 +124,15 @@ def create_least_work_app() -> Flask:
         except (Refused, KeyError, TypeError):
             return Response(b'{"error":"unauthorized"}', 401, mimetype="application/json")
         gmail = event["gmail"]
-        answer = http.request(
-            "GET",
-            f"{messages_url}{quote(gmail['messageId'], safe='')}?{query}",
-            headers={
+        status, body = google.get(
+            f"/gmail/v1/users/me/messages/{quote(gmail['messageId'], safe='')}?{query}",
+            {
                 "Authorization": f"Bearer {authorization['userOAuthToken']}",
                 "X-Goog-Gmail-Access-Token": gmail["accessToken"],
                 "Accept": "application/json",
             },
-            timeout=TIMEOUT_SECONDS,
         )
-        if answer.status != 200 or "payload" not in json.loads(answer.data):
+        if status != 200 or "payload" not in json.loads(body):
             return Response(b'{"error":"gmail"}', 502, mimetype="application/json")
         return Response(card, mimetype="application/json")
 
