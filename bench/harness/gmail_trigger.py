@@ -8,6 +8,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from addon.settings import Settings
 from bench.harness.load import Call
@@ -109,7 +110,17 @@ def is_the_card(body: bytes) -> bool:
     return CARD_MARKER in body
 
 
-def addon_env(google: ArrangedGoogle, store: Path) -> dict[str, str]:
+class GoogleEndpoints(Protocol):
+    """Where a fake Google answers: its API root and its signing keys."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def certs_url(self) -> str: ...
+
+
+def addon_env(google: GoogleEndpoints, store: Path) -> dict[str, str]:
     """This process's environment without its ADDON_* variables, plus production settings on the fake Google."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("ADDON_")}
     env.update(
