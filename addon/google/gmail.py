@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
+from addon.google.addresses import addresses
 from addon.google.client import GoogleApis
 
 METADATA_HEADERS = ("Subject", "Date", "From", "To", "Cc")
@@ -62,10 +63,10 @@ def read_message_metadata(apis: GoogleApis, user_token: str, message_token: str,
 
 
 def _people(values: list[str]) -> tuple[Person, ...]:
-    # getaddresses copes with display names holding quoted commas: "Doe, Jane" <jane@x>.
+    # As getaddresses reads them: display names may hold quoted commas, "Doe, Jane" <jane@x>.
     return tuple(
         Person(email=address.strip(), name=name.strip() or None)
-        for name, address in getaddresses(values)
+        for name, address in addresses(values)
         if "@" in address
     )
 
