@@ -36,7 +36,7 @@ class PooledHttp:
 
     def __init__(self, timeout_seconds: float) -> None:
         self._timeout = timeout_seconds
-        self._tls = ssl.create_default_context(cafile=certs.where())
+        self._tls: ssl.SSLContext | None = None
         self._idle: dict[Host, list[Connection]] = {}
         self._lock = threading.Lock()
 
@@ -120,8 +120,15 @@ class PooledHttp:
         """A connection, opened by its first request."""
         scheme, name, port = host
         if scheme == "https":
-            return http.client.HTTPSConnection(name, port, timeout=self._timeout, context=self._tls)
+            return http.client.HTTPSConnection(name, port, timeout=self._timeout, context=self._tls_context())
         return http.client.HTTPConnection(name, port, timeout=self._timeout)
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """Made at the first https connection: loading the roots costs tens of milliseconds, once."""
+        with self._lock:
+            if self._tls is None:
+                self._tls = ssl.create_default_context(cafile=certs.where())
+            return self._tls
 
 
 def _decompressed(response: httplib2.Response, content: bytes) -> bytes:
