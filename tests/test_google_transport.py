@@ -186,3 +186,23 @@ def test_google_over_tls_is_trusted_only_through_the_configured_roots(
         fake.stop()
 
     assert len(fake.requests_to("/gmail/")) == 2  # the untrusted connection never got as far as a request
+
+
+@pytest.mark.parametrize(
+    "message_id", ["msg-f:1786543210987654321", "18c2a7b9e0f1d2c3", "a/b?c#d&e=f", "ünïcødé id", "%41+~._-", ""]
+)
+def test_the_prepared_gmail_read_is_the_request_discovery_builds(message_id: str) -> None:
+    apis = GoogleApis("https://gmail.example")
+    built = apis.gmail_messages.get(
+        userId="me", id=message_id, format="metadata", metadataHeaders=["Subject", "Date", "From", "To", "Cc"]
+    )
+
+    prepared = apis.gmail_metadata(id=message_id)
+
+    assert (prepared.uri, prepared.method, prepared.headers, prepared.body, prepared.methodId) == (
+        built.uri,
+        built.method,
+        built.headers,
+        built.body,
+        built.methodId,
+    )

@@ -15,6 +15,7 @@ from googleapiclient.discovery import Resource, build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpRequest
 
+from addon.google.prepared import PreparedRequest
 from addon.google.quota import quota_answer, retry_after
 from addon.google.transport import PooledHttp
 from addon.outbound import Sleep, pause_before_retry, retry_delay
@@ -28,6 +29,8 @@ QUOTA_BACKOFF_SECONDS = 1.0
 # Whether a call serves someone waiting on a card, or background work that backs off on its own.
 CallMode = Literal["interactive", "background"]
 _call_mode: ContextVar[CallMode] = ContextVar("google_call_mode", default="interactive")
+# The headers an open email's card shows (addon/google/gmail.py); nothing else of the message is read.
+GMAIL_METADATA_HEADERS = ("Subject", "Date", "From", "To", "Cc")
 # With a custom endpoint the client drops each API's own service path, so it is added back here.
 SERVICE_PATHS = {"gmail": "/", "calendar": "/calendar/v3/", "admin": "/"}
 
@@ -111,6 +114,14 @@ class GoogleApis:
         self.calendar_events = self.calendar.events()
         self.calendar_channels = self.calendar.channels()
         self.directory_users = self.directory.users()
+        # The read of every opened email, the busiest call: built once, only the message id filled in per call.
+        self.gmail_metadata = PreparedRequest(
+            self.gmail_messages.get,
+            ("id",),
+            userId="me",
+            format="metadata",
+            metadataHeaders=list(GMAIL_METADATA_HEADERS),
+        )
         self._http = PooledHttp(timeout_seconds)
 
     def execute(self, request: HttpRequest, token: str, headers: Mapping[str, str] | None = None) -> dict:
