@@ -110,6 +110,9 @@ class Provider(Protocol):
     def get(self, meeting_id: str) -> Meeting:
         """The meeting as the service has it now; raises MeetingGone if it no longer exists."""
 
+    def find(self, idempotency_key: str, start: datetime, end: datetime) -> Meeting | None:
+        """The meeting a create with this key made, looked for around `start`..`end`; None if there is none."""
+
 
 def aware_time(value: object) -> datetime | None:
     """An ISO 8601 time with its offset, as the services answer them; None for anything else."""

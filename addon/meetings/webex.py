@@ -134,12 +134,18 @@ class WebexProvider:
     def get(self, meeting_id: str) -> Meeting:
         return self._meeting(self._call("GET", f"/meetings/{segment(meeting_id)}").body)
 
+    def find(self, idempotency_key: str, start: datetime, end: datetime) -> Meeting | None:
+        return self._find_between(integration_tag(idempotency_key), start, end)
+
     def _find(self, tag: str, spec: MeetingSpec) -> Meeting | None:
+        return self._find_between(tag, spec.start, spec.end)
+
+    def _find_between(self, tag: str, start: datetime, end: datetime) -> Meeting | None:
         params = {
             "integrationTag": tag,
             "meetingType": "meetingSeries",
-            "from": _utc(spec.start - LOOKUP_MARGIN),
-            "to": _utc(spec.end + LOOKUP_MARGIN),
+            "from": _utc(start - LOOKUP_MARGIN),
+            "to": _utc(end + LOOKUP_MARGIN),
         }
         items = self._call("GET", "/meetings", params=params).body.get("items")
         for item in items if isinstance(items, list) else []:

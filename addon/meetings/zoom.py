@@ -115,6 +115,10 @@ class ZoomProvider:
     def get(self, meeting_id: str) -> Meeting:
         return self._meeting(self._call("GET", f"/meetings/{segment(meeting_id)}").body)
 
+    def find(self, idempotency_key: str, start: datetime, end: datetime) -> Meeting | None:
+        # The agenda's marker names the key; Zoom lists the user's upcoming meetings whatever their time.
+        return self._find(agenda_marker(idempotency_key))
+
     def rotate_passcode(self, meeting_id: str) -> Meeting:
         path = f"/meetings/{segment(meeting_id)}"
         self._call("PATCH", path, json={"password": zoom_passcode()})  # 204 without a body

@@ -48,6 +48,7 @@ def write_or_undo(
             return event
         if landed_unknown:
             scheduler.claims.release(key, mark, meeting=meeting)  # the link keeps the meeting for the retry
+            scheduler.left_behind(key, meeting.provider)
             if busy is not None:
                 raise CalendarBusy(KEPT_FOR_NEXT_TRY, busy) from error
             raise CalendarNotUpdated(
@@ -74,6 +75,7 @@ def undo(scheduler: Scheduler, key: str, mark: str, meeting: Meeting) -> bool:
     except MeetingServiceError as error:
         log.warning("could not delete meeting after a Calendar failure: %s", type(error).__name__)
         scheduler.claims.release(key, mark, meeting=meeting)
+        scheduler.left_behind(key, meeting.provider)
         scheduler.audit("delete", key, meeting, "failed; kept for a retry")
         return False
     scheduler.audit("delete", key, meeting, "undone after a Calendar failure")

@@ -26,7 +26,13 @@ from addon.meetings.model import (
 from addon.meetings.model import Provider as MeetingService
 from addon.policy import EffectiveSettings
 from addon.scheduling.claims import LinkClaims
-from addon.scheduling.errors import CalendarBusy, CalendarNotUpdated, InvalidRequest, SchedulingError
+from addon.scheduling.errors import (
+    CalendarBusy,
+    CalendarNotUpdated,
+    InvalidRequest,
+    MeetingUncertain,
+    SchedulingError,
+)
 from addon.scheduling.landing import write_or_undo
 from addon.scheduling.requests import Actor, CalendarTracker, EmailMeetingRequest, MeetingOnEvent
 from addon.services import Services
@@ -307,10 +313,20 @@ class Scheduler:
                 maybe_made = self.claims.may_have_made(link)
                 meeting = self.service(self.provider_name).create(spec, key, maybe_made=maybe_made)
                 self.audit("create", key, meeting, "ok")
-        except ServiceUnavailable:
-            # No answer: the meeting may exist all the same; the next attempt looks for it first.
+        except ServiceUnavailable as error:
+            # No answer: the meeting may exist all the same. The next attempt looks for it first; if nobody
+            # tries again, the sweep finds it by the link's key and deletes it (addon/sync/ghosts.py).
             self.claims.release(key, mark, create_uncertain=True)
-            raise
+            self.left_behind(key, self.provider_name, (spec.start, spec.end))
+            name = display_name(error.provider)
+            raise MeetingUncertain(
+                Text(
+                    "{service} did not answer in time, so the add-on cannot tell whether the meeting was made. "
+                    "Try again in a few minutes: your next try uses it if it exists, and the add-on deletes it "
+                    "if you do not try again.",
+                    service=name,
+                )
+            ) from error
         except MeetingRejected as error:
             self.claims.release(key, mark)
             # The service's own words pass through untranslated; only the frame is ours.
@@ -331,6 +347,11 @@ class Scheduler:
         if mark is not None:
             self._keep_in_step(event.calendar_id)
         return link
+
+    def left_behind(self, key: str, provider: str, window: tuple[datetime, datetime] | None = None) -> None:
+        """A meeting may be left on `provider` that no event shows: the sweep deletes it unless a retry takes it."""
+        actor = self.actor
+        self.claims.left_behind(key, user_id=actor.user_id, email=actor.email, provider=provider, window=window)
 
     def link_seen(self, key: str, link: MeetingLink | None) -> None:
         if self.known is not None:
