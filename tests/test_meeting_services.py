@@ -72,7 +72,7 @@ def test_a_create_that_times_out_finds_the_meeting_the_service_made(
 
     assert list(service_fake.meetings) == [meeting.meeting_id]
     assert len(meeting_service.posted(service_fake)) == 1
-    assert meeting.sip_address is not None
+    assert provider.completed(meeting).sip_address is not None
     assert provider.create(a_spec(), KEY) == meeting
 
 

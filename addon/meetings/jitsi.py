@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from addon.meetings.model import Meeting, MeetingRejected, MeetingSpec, occurrence_start
+from addon.meetings.model import KnownMeeting, Meeting, MeetingRejected, MeetingSpec, occurrence_start
 
 # 26 base32 characters carry 130 bits: as hard to guess as a UUID, which Jitsi counts as a secure name.
 ROOM_LENGTH = 26
@@ -45,8 +45,11 @@ class JitsiProvider:
     def create(self, spec: MeetingSpec, idempotency_key: str, *, maybe_made: bool = True) -> Meeting:
         return self._meeting(self.room_name(idempotency_key), spec)
 
-    def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
+    def update(self, meeting_id: str, spec: MeetingSpec, *, known: KnownMeeting | None = None) -> Meeting:
         return self._meeting(self._checked(meeting_id), spec)
+
+    def completed(self, meeting: Meeting) -> Meeting:
+        return meeting
 
     def delete(self, meeting_id: str) -> None:
         """A Jitsi room exists only while people are in it; there is nothing to delete."""

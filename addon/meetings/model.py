@@ -65,6 +65,16 @@ class Meeting:
     no_fixed_time: bool = False
 
 
+@dataclass(frozen=True)
+class KnownMeeting:
+    """What our record already knows of a meeting, so an update need not read it from the service first."""
+
+    idempotency_key: str
+    join_url: str
+    invitees: tuple[str, ...]  # the guests the meeting was last given
+    no_fixed_time: bool
+
+
 class Provider(Protocol):
     """One meeting service acting for one user."""
 
@@ -81,12 +91,19 @@ class Provider(Protocol):
         `maybe_made`: an earlier attempt may have made it, so look for it first; a first attempt (False)
         goes straight to the create and looks only if the create's answer is lost."""
 
-    def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
+    def update(self, meeting_id: str, spec: MeetingSpec, *, known: KnownMeeting | None = None) -> Meeting:
         """Change time, title, options and invitees; raises MeetingGone if it no longer exists.
 
         Afterwards the invitees are exactly `spec.invitees` plus the alternative hosts of `spec.options`.
         An error means the change may be partly applied; calling again with the same spec finishes it.
+        With `known`, what the service would be asked first is taken from it instead, and the meeting
+        returned may carry only its id, join link and kind (no dial-in, passcode or SIP address): its join
+        details are unchanged unless its join link is.
         """
+
+    def completed(self, meeting: Meeting) -> Meeting:
+        """The meeting with the join details that take a call of their own (Zoom's SIP address); best effort:
+        the meeting as it is when that call fails. `create` leaves them out, so the user need not wait."""
 
     def rotate_passcode(self, meeting_id: str) -> Meeting:
         """Give the meeting a new passcode, so old copies of the invitation stop working; the meeting as it is now.

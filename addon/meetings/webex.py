@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
-import string
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from addon.meetings.http import Credentials, ServiceClient, ServiceResponse, segment
 from addon.meetings.model import (
     DialIn,
+    KnownMeeting,
     Meeting,
     MeetingGone,
     MeetingRejected,
@@ -23,21 +23,26 @@ from addon.meetings.model import (
     occurrence_start,
 )
 from addon.meetings.oauth import OAuthApp
+from addon.meetings.webex_fields import (
+    AGENDA_LIMIT,
+    INVITEE_LIMIT,
+    TITLE_LIMIT,
+    meeting_invitees,
+    meeting_times,
+    schedule_fields,
+    unchanged_schedule_left_out,
+    webex_password,
+)
 
 log = logging.getLogger(__name__)
 
 WEBEX_SCOPES = ("meeting:schedules_read", "meeting:schedules_write", "meeting:preferences_read", "spark:kms")
-TITLE_LIMIT = 128
-AGENDA_LIMIT = 1300
-INVITEE_LIMIT = 1000
-SHORTEST_MEETING = timedelta(minutes=10)
-LONGEST_MEETING = timedelta(hours=23, minutes=59)
 # Listing only returns series overlapping [from, to), and Webex defaults that to the next 7 days.
 LOOKUP_MARGIN = timedelta(days=1)
 PAGE_SIZE = 100  # the most Webex lists at once
+SITE_TTL_SECONDS = 3600.0
+SITE_CACHE_LIMIT = 10_000
 MAX_PAGES = INVITEE_LIMIT // PAGE_SIZE + 2
-# Symbols every site accepts in a meeting password (Webex refuses space \ ` " / & < > = [ ]).
-SAFE_SYMBOLS = "@#$*"
 
 
 def webex_oauth_app(api_base: str, client_id: str, client_secret: str) -> OAuthApp:
@@ -59,6 +64,28 @@ def integration_tag(idempotency_key: str) -> str:
     return "addon-" + hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:40]
 
 
+class DefaultSites:
+    """Each user's default Webex site, read once an hour rather than before every create (one call, 250 ms)."""
+
+    def __init__(self, ttl_seconds: float = SITE_TTL_SECONDS, limit: int = SITE_CACHE_LIMIT) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.limit = limit
+        self._sites: dict[str, tuple[str | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id: str) -> tuple[bool, str | None]:
+        """(True, site) while the user's site is remembered; (False, None) once it must be read again."""
+        with self._lock:
+            site, until = self._sites.get(user_id, (None, 0.0))
+            return (True, site) if until > time.monotonic() else (False, None)
+
+    def put(self, user_id: str, site: str | None) -> None:
+        with self._lock:
+            if len(self._sites) >= self.limit:
+                self._sites.clear()  # a bounded memory: everyone reads their site once more
+            self._sites[user_id] = (site, time.monotonic() + self.ttl_seconds)
+
+
 class WebexProvider:
     """Webex meetings scheduled as one user; Google Calendar, not Webex, emails the invitations."""
 
@@ -67,19 +94,27 @@ class WebexProvider:
     # A series has scheduled meetings of its own, each with an id, that change and go one at a time.
     series_occurrences = True
 
-    def __init__(self, client: ServiceClient, credentials: Credentials, site_url: str | None = None) -> None:
+    def __init__(
+        self,
+        client: ServiceClient,
+        credentials: Credentials,
+        site_url: str | None = None,
+        sites: DefaultSites | None = None,
+        user_id: str = "",
+    ) -> None:
+        """`sites`: the default sites read for users before (keyed by `user_id`), shared by the process."""
         self.client = client
         self.credentials = credentials
         self.site_url = site_url
-        self._default_site: str | None = None
-        self._sites_read = False
+        self.sites = sites or DefaultSites()
+        self.user_id = user_id
 
     def create(self, spec: MeetingSpec, idempotency_key: str, *, maybe_made: bool = True) -> Meeting:
         tag = integration_tag(idempotency_key)
         existing = self._find(tag, spec) if maybe_made else None
         if existing is not None:
             return existing
-        body: dict[str, Any] = {**_schedule(spec), "invitees": _invitees(spec), "integrationTags": [tag]}
+        body: dict[str, Any] = {**schedule_fields(spec), "invitees": meeting_invitees(spec), "integrationTags": [tag]}
         if spec.options.template_id:
             body["templateId"] = spec.options.template_id
         site = self._site()
@@ -96,15 +131,25 @@ class WebexProvider:
             return found
         return self._meeting(response.body)
 
-    def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
+    def update(self, meeting_id: str, spec: MeetingSpec, *, known: KnownMeeting | None = None) -> Meeting:
         # PATCH takes neither invitees nor templateId; integrationTags stay unless sent.
-        current = self._call("GET", f"/meetings/{segment(meeting_id)}").body
-        body = _unchanged_schedule_left_out(_schedule(spec, clearing=True), current)
+        body = schedule_fields(spec, clearing=True)
+        # Only a series, or a meeting under way, needs its times compared: for one meeting still to come,
+        # sending its times again changes nothing.
+        one_to_come = known is not None and not body.get("recurrence") and spec.start > datetime.now(UTC)
+        if not one_to_come:
+            current = self._call("GET", f"/meetings/{segment(meeting_id)}").body
+            body = unchanged_schedule_left_out(body, current)
         if self.site_url:
             body["siteUrl"] = self.site_url
         response = self._call("PATCH", f"/meetings/{segment(meeting_id)}", json=body)
-        self._follow_invitees(meeting_id, spec)
+        wanted = {invitee["email"].lower() for invitee in meeting_invitees(spec)}
+        if known is None or wanted != {email.lower() for email in known.invitees}:
+            self._followmeeting_invitees(meeting_id, spec)
         return self._meeting(response.body)
+
+    def completed(self, meeting: Meeting) -> Meeting:
+        return meeting  # the create's answer carries every join detail, the SIP address included
 
     def rotate_passcode(self, meeting_id: str) -> Meeting:
         # PATCH changes only what it is sent: resending start would fail once a series has begun.
@@ -114,7 +159,7 @@ class WebexProvider:
     def update_occurrence(self, meeting_id: str, original_start: datetime, spec: MeetingSpec) -> None:
         occurrence = self._occurrence_id(meeting_id, original_start)
         # An occurrence takes no recurrence, and its integration tags are the series'.
-        body = {"title": (spec.title.strip() or "Meeting")[:TITLE_LIMIT], **_times(spec), "sendEmail": False}
+        body = {"title": (spec.title.strip() or "Meeting")[:TITLE_LIMIT], **meeting_times(spec), "sendEmail": False}
         body["agenda"] = spec.agenda[:AGENDA_LIMIT] or None
         self._call("PATCH", f"/meetings/{segment(occurrence)}", json=body)
 
@@ -154,9 +199,9 @@ class WebexProvider:
                 return self._meeting(item)
         return None
 
-    def _follow_invitees(self, meeting_id: str, spec: MeetingSpec) -> None:
+    def _followmeeting_invitees(self, meeting_id: str, spec: MeetingSpec) -> None:
         """Make the invitees exactly the event's guests and alternative hosts: remove, then change, then add."""
-        wanted = {invitee["email"].lower(): invitee for invitee in _invitees(spec)}
+        wanted = {invitee["email"].lower(): invitee for invitee in meeting_invitees(spec)}
         current = {
             str(item["email"]).lower(): item
             for item in self._pages("/meetingInvitees", {"meetingId": meeting_id, "max": str(PAGE_SIZE)})
@@ -227,9 +272,10 @@ class WebexProvider:
     def _site(self) -> str | None:
         if self.site_url:
             return self.site_url
-        if not self._sites_read:
+        known, site = self.sites.get(self.user_id)
+        if not known:
             sites = self._call("GET", "/meetingPreferences/sites").body.get("sites")
-            self._default_site = next(
+            site = next(
                 (
                     str(site["siteUrl"])
                     for site in (sites if isinstance(sites, list) else [])
@@ -237,8 +283,8 @@ class WebexProvider:
                 ),
                 None,  # without siteUrl Webex uses the user's preferred site anyway
             )
-            self._sites_read = True
-        return self._default_site
+            self.sites.put(self.user_id, site)
+        return site
 
     def _call(
         self,
@@ -276,90 +322,6 @@ class WebexProvider:
             dial_in=dial_in,
             sip_address=_text(body.get("sipAddress")),
         )
-
-
-def _schedule(spec: MeetingSpec, clearing: bool = False) -> dict[str, Any]:
-    """Title, times and options as Webex names them; `clearing` sends null for what the event no longer has."""
-    options = spec.options
-    body: dict[str, Any] = {
-        "title": (spec.title.strip() or "Meeting")[:TITLE_LIMIT],
-        **_times(spec),
-        "enabledJoinBeforeHost": not options.waiting_room,
-        "sendEmail": False,
-    }
-    agenda = spec.agenda[:AGENDA_LIMIT]
-    recurrence = options.recurrence.removeprefix("RRULE:") if options.recurrence else None
-    if agenda or clearing:
-        body["agenda"] = agenda or None
-    if recurrence or clearing:
-        body["recurrence"] = recurrence
-    if options.passcode:
-        body["password"] = options.passcode
-    return body
-
-
-def _unchanged_schedule_left_out(body: dict[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
-    """Send times and rule only when they change: Webex refuses a start in the past (a series under way),
-    and a changed start, end or rule cancels every exception in the series."""
-    same_times = all(
-        aware_time(body.get(name)) is not None and aware_time(body.get(name)) == aware_time(current.get(name))
-        for name in ("start", "end")
-    ) and body.get("timezone", "UTC") == current.get("timezone", "UTC")
-    kept = dict(body)
-    if same_times:
-        for name in ("start", "end", "timezone"):
-            kept.pop(name, None)
-    if (body.get("recurrence") or None) == (current.get("recurrence") or None):
-        kept.pop("recurrence", None)
-    return kept
-
-
-def _times(spec: MeetingSpec) -> dict[str, str]:
-    """Start and end in the event's zone with that zone's offset: Webex refuses an offset that does not match."""
-    # Webex takes 10 minutes to 23 h 59 min; a meeting may still run past its scheduled end.
-    end = min(max(spec.end, spec.start + SHORTEST_MEETING), spec.start + LONGEST_MEETING)
-    try:
-        zone = ZoneInfo(spec.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return {"start": _utc(spec.start), "end": _utc(end)}
-    return {
-        "start": spec.start.astimezone(zone).isoformat(timespec="seconds"),
-        "end": end.astimezone(zone).isoformat(timespec="seconds"),
-        "timezone": spec.time_zone,
-    }
-
-
-def _invitees(spec: MeetingSpec) -> list[dict[str, Any]]:
-    co_hosts = {email.strip().lower() for email in spec.options.alternative_hosts}
-    seen: set[str] = set()
-    invitees: list[dict[str, Any]] = []
-    for email in (*spec.options.alternative_hosts, *spec.invitees):
-        address = email.strip()
-        if not address or address.lower() in seen:
-            continue
-        seen.add(address.lower())
-        invitee: dict[str, Any] = {"email": address}
-        if address.lower() in co_hosts:
-            invitee["coHost"] = True
-        invitees.append(invitee)
-    return invitees[:INVITEE_LIMIT]
-
-
-def webex_password() -> str:
-    """A 12-character password for the strict site rules: capitals, small letters, digits and a symbol.
-
-    It begins and ends with a letter or digit and has none of the characters Webex refuses.
-    """
-    alphanumeric = string.ascii_letters + string.digits
-    middle = [
-        *(secrets.choice(string.ascii_uppercase) for _ in range(2)),
-        *(secrets.choice(string.ascii_lowercase) for _ in range(2)),
-        *(secrets.choice(string.digits) for _ in range(2)),
-        secrets.choice(SAFE_SYMBOLS),
-        *(secrets.choice(alphanumeric) for _ in range(3)),
-    ]
-    secrets.SystemRandom().shuffle(middle)
-    return secrets.choice(alphanumeric) + "".join(middle) + secrets.choice(alphanumeric)
 
 
 def _next_page(link: str | None) -> str | None:

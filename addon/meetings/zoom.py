@@ -17,6 +17,7 @@ from addon.meetings.http import Credentials, ServiceClient, ServiceResponse, seg
 from addon.meetings.model import (
     DialIn,
     GrantRevoked,
+    KnownMeeting,
     Meeting,
     MeetingGone,
     MeetingRejected,
@@ -95,15 +96,26 @@ class ZoomProvider:
                 if meeting is None:
                     raise
                 log.info("zoom create failed but the meeting exists; using it")
+        return meeting
+
+    def completed(self, meeting: Meeting) -> Meeting:
         return self._with_sip_address(meeting)
 
-    def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
+    def update(self, meeting_id: str, spec: MeetingSpec, *, known: KnownMeeting | None = None) -> Meeting:
         body = _schedule(spec)  # refuses what Zoom cannot do before anything changes
         path = f"/meetings/{segment(meeting_id)}"
-        current = self._call("GET", path).body.get("agenda")
-        found = MARKER.search(current) if isinstance(current, str) else None
-        body["agenda"] = _agenda(spec.agenda, found.group() if found else None)
+        if known is not None:
+            marker: str | None = agenda_marker(known.idempotency_key)  # what create put there
+        else:
+            current = self._call("GET", path).body.get("agenda")
+            found = MARKER.search(current) if isinstance(current, str) else None
+            marker = found.group() if found else None
+        body["agenda"] = _agenda(spec.agenda, marker)
         self._call("PATCH", path, json=body)  # 204 without a body
+        no_fixed_time = body["type"] == RECURRING_ANY_TIME
+        if known is not None and known.no_fixed_time == no_fixed_time:
+            # A new topic, time or rule leaves the join link and passcode as they were: nothing to read back.
+            return Meeting(PROVIDER, meeting_id, known.join_url, no_fixed_time=no_fixed_time)
         return self._meeting(self._call("GET", path).body)
 
     def delete(self, meeting_id: str) -> None:
