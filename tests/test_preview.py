@@ -117,8 +117,10 @@ def test_an_event_moved_in_the_editor_takes_its_meeting_along_when_saved(preview
     context = {"host": "CALENDAR", "trigger": "event", "calendarId": event["calendarId"], "eventId": event["id"]}
     (card,) = trigger_cards(open_trigger(preview, **context))
     invoke(preview, actions_of(card)["Add Jitsi Meet meeting"], context)
-    # The new meeting's first calendar sync runs in the background; let it end, or it may follow the edit first.
-    assert preview.application.extensions["addon"].tasks.wait_idle(10)
+    # The new meeting's first calendar sync runs in the background (started after the answer); let it end, or
+    # it may follow the edit first.
+    services = preview.application.extensions["addon"]
+    assert services.after_answer.wait_idle(10) and services.tasks.wait_idle(10)
     sync_token = sample_calendar(preview)["nextSyncToken"]
     zone = ZoneInfo("Europe/Zurich")
     start = datetime.combine(datetime.now(zone).date() + timedelta(days=4), time(15, 30), zone)
