@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
-import string
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from addon.meetings.http import Credentials, ServiceClient, ServiceResponse, segment
 from addon.meetings.model import (
@@ -23,21 +20,25 @@ from addon.meetings.model import (
     occurrence_start,
 )
 from addon.meetings.oauth import OAuthApp
+from addon.meetings.webex_schedule import (
+    AGENDA_LIMIT,
+    INVITEE_LIMIT,
+    TITLE_LIMIT,
+    invitees,
+    schedule,
+    times,
+    unchanged_schedule_left_out,
+    utc,
+    webex_password,
+)
 
 log = logging.getLogger(__name__)
 
 WEBEX_SCOPES = ("meeting:schedules_read", "meeting:schedules_write", "meeting:preferences_read", "spark:kms")
-TITLE_LIMIT = 128
-AGENDA_LIMIT = 1300
-INVITEE_LIMIT = 1000
-SHORTEST_MEETING = timedelta(minutes=10)
-LONGEST_MEETING = timedelta(hours=23, minutes=59)
 # Listing only returns series overlapping [from, to), and Webex defaults that to the next 7 days.
 LOOKUP_MARGIN = timedelta(days=1)
 PAGE_SIZE = 100  # the most Webex lists at once
 MAX_PAGES = INVITEE_LIMIT // PAGE_SIZE + 2
-# Symbols every site accepts in a meeting password (Webex refuses space \ ` " / & < > = [ ]).
-SAFE_SYMBOLS = "@#$*"
 
 
 def webex_oauth_app(api_base: str, client_id: str, client_secret: str) -> OAuthApp:
@@ -79,7 +80,7 @@ class WebexProvider:
         existing = self._find(tag, spec) if maybe_made else None
         if existing is not None:
             return existing
-        body: dict[str, Any] = {**_schedule(spec), "invitees": _invitees(spec), "integrationTags": [tag]}
+        body: dict[str, Any] = {**schedule(spec), "invitees": invitees(spec), "integrationTags": [tag]}
         if spec.options.template_id:
             body["templateId"] = spec.options.template_id
         site = self._site()
@@ -99,7 +100,7 @@ class WebexProvider:
     def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
         # PATCH takes neither invitees nor templateId; integrationTags stay unless sent.
         current = self._call("GET", f"/meetings/{segment(meeting_id)}").body
-        body = _unchanged_schedule_left_out(_schedule(spec, clearing=True), current)
+        body = unchanged_schedule_left_out(schedule(spec, clearing=True), current)
         if self.site_url:
             body["siteUrl"] = self.site_url
         response = self._call("PATCH", f"/meetings/{segment(meeting_id)}", json=body)
@@ -114,7 +115,7 @@ class WebexProvider:
     def update_occurrence(self, meeting_id: str, original_start: datetime, spec: MeetingSpec) -> None:
         occurrence = self._occurrence_id(meeting_id, original_start)
         # An occurrence takes no recurrence, and its integration tags are the series'.
-        body = {"title": (spec.title.strip() or "Meeting")[:TITLE_LIMIT], **_times(spec), "sendEmail": False}
+        body = {"title": (spec.title.strip() or "Meeting")[:TITLE_LIMIT], **times(spec), "sendEmail": False}
         body["agenda"] = spec.agenda[:AGENDA_LIMIT] or None
         self._call("PATCH", f"/meetings/{segment(occurrence)}", json=body)
 
@@ -138,8 +139,8 @@ class WebexProvider:
         params = {
             "integrationTag": tag,
             "meetingType": "meetingSeries",
-            "from": _utc(spec.start - LOOKUP_MARGIN),
-            "to": _utc(spec.end + LOOKUP_MARGIN),
+            "from": utc(spec.start - LOOKUP_MARGIN),
+            "to": utc(spec.end + LOOKUP_MARGIN),
         }
         items = self._call("GET", "/meetings", params=params).body.get("items")
         for item in items if isinstance(items, list) else []:
@@ -150,7 +151,7 @@ class WebexProvider:
 
     def _follow_invitees(self, meeting_id: str, spec: MeetingSpec) -> None:
         """Make the invitees exactly the event's guests and alternative hosts: remove, then change, then add."""
-        wanted = {invitee["email"].lower(): invitee for invitee in _invitees(spec)}
+        wanted = {invitee["email"].lower(): invitee for invitee in invitees(spec)}
         current = {
             str(item["email"]).lower(): item
             for item in self._pages("/meetingInvitees", {"meetingId": meeting_id, "max": str(PAGE_SIZE)})
@@ -183,8 +184,8 @@ class WebexProvider:
         params = {
             "meetingSeriesId": series_id,
             "meetingType": "scheduledMeeting",
-            "from": _utc(original - LOOKUP_MARGIN),
-            "to": _utc(original + LOOKUP_MARGIN),
+            "from": utc(original - LOOKUP_MARGIN),
+            "to": utc(original + LOOKUP_MARGIN),
             "max": str(PAGE_SIZE),
         }
         unmodified: str | None = None
@@ -198,7 +199,7 @@ class WebexProvider:
         # Moved further than the listed window: ask for it by its name.
         found = self._call("GET", f"/meetings/{segment(wanted)}").body
         if found.get("meetingSeriesId") != series_id:
-            raise MeetingGone(self.name, f"this series has no occurrence at {_utc(original)}")
+            raise MeetingGone(self.name, f"this series has no occurrence at {utc(original)}")
         return wanted
 
     def _pages(self, path: str, params: Mapping[str, str]) -> Iterator[dict[str, Any]]:
@@ -272,90 +273,6 @@ class WebexProvider:
         )
 
 
-def _schedule(spec: MeetingSpec, clearing: bool = False) -> dict[str, Any]:
-    """Title, times and options as Webex names them; `clearing` sends null for what the event no longer has."""
-    options = spec.options
-    body: dict[str, Any] = {
-        "title": (spec.title.strip() or "Meeting")[:TITLE_LIMIT],
-        **_times(spec),
-        "enabledJoinBeforeHost": not options.waiting_room,
-        "sendEmail": False,
-    }
-    agenda = spec.agenda[:AGENDA_LIMIT]
-    recurrence = options.recurrence.removeprefix("RRULE:") if options.recurrence else None
-    if agenda or clearing:
-        body["agenda"] = agenda or None
-    if recurrence or clearing:
-        body["recurrence"] = recurrence
-    if options.passcode:
-        body["password"] = options.passcode
-    return body
-
-
-def _unchanged_schedule_left_out(body: dict[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
-    """Send times and rule only when they change: Webex refuses a start in the past (a series under way),
-    and a changed start, end or rule cancels every exception in the series."""
-    same_times = all(
-        aware_time(body.get(name)) is not None and aware_time(body.get(name)) == aware_time(current.get(name))
-        for name in ("start", "end")
-    ) and body.get("timezone", "UTC") == current.get("timezone", "UTC")
-    kept = dict(body)
-    if same_times:
-        for name in ("start", "end", "timezone"):
-            kept.pop(name, None)
-    if (body.get("recurrence") or None) == (current.get("recurrence") or None):
-        kept.pop("recurrence", None)
-    return kept
-
-
-def _times(spec: MeetingSpec) -> dict[str, str]:
-    """Start and end in the event's zone with that zone's offset: Webex refuses an offset that does not match."""
-    # Webex takes 10 minutes to 23 h 59 min; a meeting may still run past its scheduled end.
-    end = min(max(spec.end, spec.start + SHORTEST_MEETING), spec.start + LONGEST_MEETING)
-    try:
-        zone = ZoneInfo(spec.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return {"start": _utc(spec.start), "end": _utc(end)}
-    return {
-        "start": spec.start.astimezone(zone).isoformat(timespec="seconds"),
-        "end": end.astimezone(zone).isoformat(timespec="seconds"),
-        "timezone": spec.time_zone,
-    }
-
-
-def _invitees(spec: MeetingSpec) -> list[dict[str, Any]]:
-    co_hosts = {email.strip().lower() for email in spec.options.alternative_hosts}
-    seen: set[str] = set()
-    invitees: list[dict[str, Any]] = []
-    for email in (*spec.options.alternative_hosts, *spec.invitees):
-        address = email.strip()
-        if not address or address.lower() in seen:
-            continue
-        seen.add(address.lower())
-        invitee: dict[str, Any] = {"email": address}
-        if address.lower() in co_hosts:
-            invitee["coHost"] = True
-        invitees.append(invitee)
-    return invitees[:INVITEE_LIMIT]
-
-
-def webex_password() -> str:
-    """A 12-character password for the strict site rules: capitals, small letters, digits and a symbol.
-
-    It begins and ends with a letter or digit and has none of the characters Webex refuses.
-    """
-    alphanumeric = string.ascii_letters + string.digits
-    middle = [
-        *(secrets.choice(string.ascii_uppercase) for _ in range(2)),
-        *(secrets.choice(string.ascii_lowercase) for _ in range(2)),
-        *(secrets.choice(string.digits) for _ in range(2)),
-        secrets.choice(SAFE_SYMBOLS),
-        *(secrets.choice(alphanumeric) for _ in range(3)),
-    ]
-    secrets.SystemRandom().shuffle(middle)
-    return secrets.choice(alphanumeric) + "".join(middle) + secrets.choice(alphanumeric)
-
-
 def _next_page(link: str | None) -> str | None:
     """The URL of the rel="next" page in a Link header, if there is one."""
     for part in (link or "").split(","):
@@ -363,10 +280,6 @@ def _next_page(link: str | None) -> str | None:
         if 'rel="next"' in attributes.replace(" ", ""):
             return target.strip().removeprefix("<").removesuffix(">")
     return None
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _text(value: Any) -> str | None:
