@@ -55,6 +55,11 @@ def a_spec(start: datetime | None = None, minutes: int = 30, **fields: object) -
     return MeetingSpec(**values)
 
 
+def calls_since(fake: ServiceFake, seen: int) -> list[tuple[str, str]]:
+    """The API calls (method, path) the fake answered after the first `seen` requests, OAuth left out."""
+    return [(r.method, r.path) for r in fake.state.requests[seen:] if r.path.startswith(("/v1/", "/v2/"))]
+
+
 def authorize(oauth_app: OAuthApp, pkce: Pkce, redirect_uri: str, state: str = "st-123") -> dict[str, list[str]]:
     """The user approves (or declines) in the service's consent page: the query it sends the browser back with."""
     answer = requests.get(
@@ -98,6 +103,8 @@ class MeetingService:
     # The body of a 401 for an access token the service refuses; None: the fake's own.
     unauthorized_body: dict[str, Any] | None
     refusal: str  # what the service says of `refused_spec`
+    # The calls `completed` makes for a meeting just created (Zoom's SIP address takes one of its own).
+    completing_calls: tuple[str, ...]
     passcode_refusals: tuple[PasscodeRefusal, ...]
 
     def oauth_app(self, fake: Any) -> OAuthApp:
@@ -113,10 +120,6 @@ class MeetingService:
     def listings(self, fake: ServiceFake) -> int:
         """How often meetings were listed (or read), to find one made before."""
         return len(fake.requests_to("GET", self.create_path))
-
-    def read_back(self, meeting: Meeting) -> Meeting:
-        """What reading a just created meeting answers."""
-        return meeting
 
     def gone(self, meeting_id: str) -> str:
         """What the service says of a deleted meeting (a regular expression)."""
@@ -161,6 +164,7 @@ class ZoomService(MeetingService):
     short_rate_limit = None  # the fake's own: a date one second ahead
     unauthorized_body: ClassVar[dict[str, Any] | None] = {"code": 124, "message": "Invalid access token."}
     refusal = "end_times must be between 1 and 50"
+    completing_calls = ("POST /v2/meetings/{id}/sip_dialing",)
     passcode_refusals = (
         PasscodeRefusal(
             "only-numeric",
@@ -179,9 +183,6 @@ class ZoomService(MeetingService):
 
     def provider(self, client: ServiceClient, credentials: TokenCredentials) -> ZoomProvider:
         return ZoomProvider(client, credentials)
-
-    def read_back(self, meeting: Meeting) -> Meeting:
-        return dataclasses.replace(meeting, sip_address=None)  # asked for once, when the meeting is made
 
     def gone(self, meeting_id: str) -> str:
         return f"Meeting does not exist: {meeting_id}"
@@ -227,6 +228,7 @@ class WebexService(MeetingService):
     short_rate_limit: ClassVar[dict[str, str] | None] = {"Retry-After": "0"}
     unauthorized_body = None
     refusal = "start cannot be before current date and time"
+    completing_calls = ()
     passcode_refusals = (
         PasscodeRefusal(
             "too-short",

@@ -84,6 +84,13 @@ def test_update_keeps_the_room_and_delete_has_nothing_to_do() -> None:
     assert jitsi.get(meeting.meeting_id).join_url == meeting.join_url
 
 
+def test_a_room_needs_nothing_more_to_be_complete() -> None:
+    jitsi = JitsiProvider("https://video.corp.example", b"s", app_id="scheduler", app_secret="jwt-secret")
+    meeting = jitsi.create(SPEC, "k")
+
+    assert jitsi.completed(meeting) == meeting
+
+
 def test_ids_that_are_not_our_rooms_are_refused() -> None:
     with pytest.raises(MeetingRejected):
         JitsiProvider("https://meet.jit.si", b"s").get("../../admin")

@@ -46,7 +46,8 @@ def test_create_returns_what_invitees_need_to_join(zoom: FakeZoom, provider: Zoo
     assert meeting.join_url == stored["join_url"]
     assert meeting.join_url.startswith(f"https://zoom.us/j/{stored['id']}")
     assert meeting.passcode == stored["password"]
-    assert meeting.sip_address == f"{stored['id']}@zoomcrc.com"
+    assert meeting.sip_address is None  # it takes a call of its own: completed() makes it, off the user's way
+    assert provider.completed(meeting).sip_address == f"{stored['id']}@zoomcrc.com"
     assert meeting.dial_in == (
         DialIn("US (New York)", "+1 6465588656", toll_free=False),
         DialIn("US", "+1 8774369236", toll_free=True),
@@ -214,12 +215,24 @@ def test_options_and_long_text_reach_zoom(zoom: FakeZoom, provider: ZoomProvider
 
 
 def test_sip_address_is_best_effort(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
     zoom.fail("/v2/meetings/", 403, method="POST", body={"code": 200, "message": "No Cloud Room Connector plan."})
 
-    meeting = provider.create(a_spec(), KEY)
+    completed = provider.completed(meeting)
 
-    assert meeting.sip_address is None
-    assert meeting.join_url == zoom.meetings[meeting.meeting_id].data["join_url"]
+    assert completed == meeting
+    assert len(zoom.requests_to("POST", f"/v2/meetings/{meeting.meeting_id}/sip_dialing")) == 1
+    assert completed.join_url == zoom.meetings[meeting.meeting_id].data["join_url"]
+
+
+def test_a_sip_address_zoom_is_slow_to_give_is_asked_for_again(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    zoom.fail("/v2/meetings/", 503, method="POST")
+
+    completed = provider.completed(meeting)
+
+    assert completed.sip_address == f"{meeting.meeting_id}@zoomcrc.com"
+    assert len(zoom.requests_to("POST", f"/v2/meetings/{meeting.meeting_id}/sip_dialing")) == 2
 
 
 # Updating, reading, deleting ---------------------------------------------------------------
@@ -347,7 +360,7 @@ def test_rotating_the_passcode_changes_only_the_passcode(zoom: FakeZoom, provide
     (patch,) = zoom.requests_to("PATCH", f"/v2/meetings/{meeting.meeting_id}")
     assert patch.get_json() == {"password": rotated.passcode}
     assert rotated.join_url == stored["join_url"]
-    assert rotated.sip_address == meeting.sip_address  # read again: Zoom's SIP address carries the passcode
+    assert rotated.sip_address == f"{meeting.meeting_id}@zoomcrc.com"  # read again: it carries the passcode
     assert stored["topic"] == "Design review"
     assert provider.can_rotate_passcode is True
 

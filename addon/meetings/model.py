@@ -78,8 +78,15 @@ class Provider(Protocol):
     def create(self, spec: MeetingSpec, idempotency_key: str, *, maybe_made: bool = True) -> Meeting:
         """Create the meeting; the same key always yields the same meeting, never a second one.
 
+        It carries what the create's own answer says; `completed` adds what takes a call of its own.
         `maybe_made`: an earlier attempt may have made it, so look for it first; a first attempt (False)
         goes straight to the create and looks only if the create's answer is lost."""
+
+    def completed(self, meeting: Meeting) -> Meeting:
+        """The meeting with the join details that take a call of their own (Zoom's SIP address).
+
+        Best effort: the meeting as it is when that call fails. Where no detail needs a call, no call is made.
+        """
 
     def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
         """Change time, title, options and invitees; raises MeetingGone if it no longer exists.

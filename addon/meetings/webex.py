@@ -97,6 +97,10 @@ class WebexProvider:
             return found
         return self._meeting(response.body)
 
+    def completed(self, meeting: Meeting) -> Meeting:
+        """The create's answer already carries every join detail, SIP address included."""
+        return meeting
+
     def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
         # PATCH takes neither invitees nor templateId; integrationTags stay unless sent.
         current = self._call("GET", f"/meetings/{segment(meeting_id)}").body

@@ -95,6 +95,9 @@ class ZoomProvider:
                 if meeting is None:
                     raise
                 log.info("zoom create failed but the meeting exists; using it")
+        return meeting
+
+    def completed(self, meeting: Meeting) -> Meeting:
         return self._with_sip_address(meeting)
 
     def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
