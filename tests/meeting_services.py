@@ -19,7 +19,7 @@ import requests
 
 from addon.meetings import oauth
 from addon.meetings.http import ServiceClient
-from addon.meetings.model import Meeting, MeetingOptions, MeetingSpec
+from addon.meetings.model import KnownMeeting, Meeting, MeetingOptions, MeetingSpec
 from addon.meetings.oauth import OAuthApp, Pkce
 from addon.meetings.webex import WebexProvider, webex_oauth_app
 from addon.meetings.zoom import ZoomProvider, zoom_oauth_app
@@ -53,6 +53,17 @@ def a_spec(start: datetime | None = None, minutes: int = 30, **fields: object) -
         **fields,
     }
     return MeetingSpec(**values)
+
+
+def known(meeting: Meeting, spec: MeetingSpec, key: str = KEY) -> KnownMeeting:
+    """What a caller's record knows of a meeting it made or updated from `spec`."""
+    return KnownMeeting(
+        idempotency_key=key,
+        join_url=meeting.join_url,
+        invitees=spec.invitees,
+        no_fixed_time=meeting.no_fixed_time,
+        alternative_hosts=spec.options.alternative_hosts,
+    )
 
 
 def calls_since(fake: ServiceFake, seen: int) -> list[tuple[str, str]]:
@@ -144,6 +155,14 @@ class MeetingService:
         """Whom the service names as the meeting's host."""
         raise NotImplementedError
 
+    def schedule(self, fake: Any, meeting_id: str) -> tuple[str, datetime, int]:
+        """The meeting's title, start and length in minutes, as the service keeps them."""
+        raise NotImplementedError
+
+    def invited(self, fake: Any, meeting_id: str) -> list[str]:
+        """Whom the service lists as invited, in the order they were invited."""
+        raise NotImplementedError
+
     def make_passcodes_strict(self, fake: Any) -> None:
         """The strictest passcode rules the add-on's new passcodes must still meet."""
         raise NotImplementedError
@@ -203,6 +222,14 @@ class ZoomService(MeetingService):
     def host(self, fake: FakeZoom, meeting_id: str) -> str:
         return fake.meetings[meeting_id].host
 
+    def schedule(self, fake: FakeZoom, meeting_id: str) -> tuple[str, datetime, int]:
+        meeting = fake.meetings[meeting_id]
+        assert meeting.starts_at is not None
+        return meeting.data["topic"], meeting.starts_at, meeting.data["duration"]
+
+    def invited(self, fake: FakeZoom, meeting_id: str) -> list[str]:
+        return [invitee["email"] for invitee in fake.meetings[meeting_id].data["settings"]["meeting_invitees"]]
+
     def make_passcodes_strict(self, fake: FakeZoom) -> None:
         requirement = fake.passcode_requirement
         requirement.min_length, requirement.letter, requirement.number, requirement.upper_and_lower = (
@@ -260,6 +287,17 @@ class WebexService(MeetingService):
 
     def host(self, fake: FakeWebex, meeting_id: str) -> str:
         return fake.meetings[meeting_id].data["hostEmail"]
+
+    def schedule(self, fake: FakeWebex, meeting_id: str) -> tuple[str, datetime, int]:
+        meeting = fake.meetings[meeting_id]
+        return (
+            meeting.data["title"],
+            meeting.starts_at,
+            int((meeting.ends_at - meeting.starts_at).total_seconds() // 60),
+        )
+
+    def invited(self, fake: FakeWebex, meeting_id: str) -> list[str]:
+        return [invitee["email"] for invitee in fake.meetings[meeting_id].invitees]
 
     def make_passcodes_strict(self, fake: FakeWebex) -> None:
         fake.password_rules.min_symbols = 1

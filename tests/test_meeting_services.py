@@ -39,6 +39,7 @@ from tests.meeting_services import (
     at,
     authorize,
     calls_since,
+    known,
 )
 from tests.pauses import Pauses
 
@@ -141,12 +142,36 @@ def test_create_makes_only_its_own_call_and_completed_gives_the_sip_address(
 # Updating, reading, deleting ---------------------------------------------------------------
 
 
-def test_update_of_a_deleted_meeting_says_it_is_gone(provider: MeetingProvider) -> None:
+@pytest.mark.parametrize("with_known", [False, True], ids=["unknown", "known"])
+def test_update_of_a_deleted_meeting_says_it_is_gone(provider: MeetingProvider, with_known: bool) -> None:
     meeting = provider.create(a_spec(), KEY)
     provider.delete(meeting.meeting_id)
 
     with pytest.raises(MeetingGone):
-        provider.update(meeting.meeting_id, a_spec())
+        provider.update(meeting.meeting_id, a_spec(), known=known(meeting, a_spec()) if with_known else None)
+
+
+@pytest.mark.parametrize("with_known", [False, True], ids=["unknown", "known"])
+def test_an_update_moves_and_renames_the_meeting_which_keeps_its_link_and_is_found_again(
+    meeting_service: MeetingService, service_fake: ServiceFake, provider: MeetingProvider, with_known: bool
+) -> None:
+    spec = a_spec()
+    meeting = provider.create(spec, KEY, maybe_made=False)
+    later = at(days=31, hour=15)
+    moved = a_spec(later, minutes=60, title="Design review (moved)", invitees=("bob@corp.example",))
+
+    updated = provider.update(meeting.meeting_id, moved, known=known(meeting, spec) if with_known else None)
+
+    assert (updated.meeting_id, updated.join_url, updated.no_fixed_time) == (
+        meeting.meeting_id,
+        meeting.join_url,
+        False,
+    )
+    assert meeting_service.schedule(service_fake, meeting.meeting_id) == ("Design review (moved)", later, 60)
+    assert meeting_service.invited(service_fake, meeting.meeting_id) == ["bob@corp.example"]
+    assert provider.create(moved, KEY).meeting_id == meeting.meeting_id  # an earlier attempt's meeting is found
+    assert len(meeting_service.posted(service_fake)) == 1
+    assert service_fake.emails_sent == []
 
 
 def test_deleting_twice_is_fine(

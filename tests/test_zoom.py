@@ -13,6 +13,7 @@ from addon.meetings import oauth
 from addon.meetings.model import (
     DialIn,
     GrantRevoked,
+    Meeting,
     MeetingGone,
     MeetingOptions,
     MeetingRejected,
@@ -23,7 +24,18 @@ from addon.meetings.oauth import OAuthApp, Pkce
 from addon.meetings.zoom import ZoomProvider, agenda_marker
 from tests.fakes.credentials import TokenCredentials
 from tests.fakes.zoom import FakeZoom
-from tests.meeting_services import ALICE, KEY, WEEKLY, ZOOM, MeetingService, a_spec, at, authorize
+from tests.meeting_services import (
+    ALICE,
+    KEY,
+    WEEKLY,
+    ZOOM,
+    MeetingService,
+    a_spec,
+    at,
+    authorize,
+    calls_since,
+    known,
+)
 
 LATER = datetime.now(UTC).year + 2
 
@@ -262,6 +274,49 @@ def test_update_changes_the_meeting_and_keeps_its_marker(zoom: FakeZoom, provide
     assert stored["agenda"] == f"New agenda\n\n{agenda_marker(KEY)}"
     assert provider.create(moved, KEY).meeting_id == meeting.meeting_id
     assert len(ZOOM.posted(zoom)) == 1
+
+
+def test_an_update_with_what_the_record_knows_is_one_patch_and_keeps_the_marker(
+    zoom: FakeZoom, provider: ZoomProvider
+) -> None:
+    spec = a_spec()
+    meeting = provider.create(spec, KEY, maybe_made=False)
+    seen = len(zoom.state.requests)
+    moved = a_spec(at(days=31, hour=15), title="Design review (moved)", agenda="New agenda", invitees=())
+
+    updated = provider.update(meeting.meeting_id, moved, known=known(meeting, spec))
+
+    assert calls_since(zoom, seen) == [("PATCH", f"/v2/meetings/{meeting.meeting_id}")]
+    assert updated == Meeting("zoom", meeting.meeting_id, meeting.join_url)
+    stored = zoom.meetings[meeting.meeting_id].data
+    assert stored["join_url"] == meeting.join_url and stored["password"] == meeting.passcode
+    assert (stored["topic"], stored["agenda"]) == ("Design review (moved)", f"New agenda\n\n{agenda_marker(KEY)}")
+    assert provider.create(moved, KEY) == provider.get(meeting.meeting_id)  # a retried create finds it
+    assert len(ZOOM.posted(zoom)) == 1
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (MeetingOptions(), MeetingOptions(recurrence="FREQ=WEEKLY;BYDAY=TU")),  # one link with no fixed time
+        (MeetingOptions(), MeetingOptions(passcode="n3w-pass")),
+    ],
+    ids=["no-fixed-time", "passcode"],
+)
+def test_an_update_that_may_change_the_join_details_reads_them_again(
+    zoom: FakeZoom, provider: ZoomProvider, before: MeetingOptions, after: MeetingOptions
+) -> None:
+    spec = a_spec(options=before)
+    meeting = provider.create(spec, KEY, maybe_made=False)
+    seen = len(zoom.state.requests)
+
+    updated = provider.update(meeting.meeting_id, a_spec(options=after), known=known(meeting, spec))
+
+    path = f"/v2/meetings/{meeting.meeting_id}"
+    assert calls_since(zoom, seen) == [("PATCH", path), ("GET", path)]
+    assert updated == provider.get(meeting.meeting_id)
+    assert updated.no_fixed_time is bool(after.recurrence)
+    assert updated.passcode == (after.passcode or meeting.passcode)
 
 
 # Failures ----------------------------------------------------------------------------------

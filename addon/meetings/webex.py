@@ -11,6 +11,7 @@ from typing import Any
 from addon.meetings.http import Credentials, ServiceClient, ServiceResponse, segment
 from addon.meetings.model import (
     DialIn,
+    KnownMeeting,
     Meeting,
     MeetingGone,
     MeetingRejected,
@@ -24,8 +25,10 @@ from addon.meetings.webex_schedule import (
     AGENDA_LIMIT,
     INVITEE_LIMIT,
     TITLE_LIMIT,
+    addresses,
     invitees,
     schedule,
+    schedule_taken_as_sent,
     times,
     unchanged_schedule_left_out,
     utc,
@@ -101,14 +104,19 @@ class WebexProvider:
         """The create's answer already carries every join detail, SIP address included."""
         return meeting
 
-    def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
+    def update(self, meeting_id: str, spec: MeetingSpec, *, known: KnownMeeting | None = None) -> Meeting:
         # PATCH takes neither invitees nor templateId; integrationTags stay unless sent.
-        current = self._call("GET", f"/meetings/{segment(meeting_id)}").body
-        body = unchanged_schedule_left_out(schedule(spec, clearing=True), current)
+        body = schedule(spec, clearing=True)
+        if known is None or not schedule_taken_as_sent(spec):
+            current = self._call("GET", f"/meetings/{segment(meeting_id)}").body
+            body = unchanged_schedule_left_out(body, current)
         if self.site_url:
             body["siteUrl"] = self.site_url
         response = self._call("PATCH", f"/meetings/{segment(meeting_id)}", json=body)
-        self._follow_invitees(meeting_id, spec)
+        if known is None:
+            self._follow_invitees(meeting_id, spec)
+        else:
+            self._follow_known_invitees(meeting_id, spec, known)
         return self._meeting(response.body)
 
     def rotate_passcode(self, meeting_id: str) -> Meeting:
@@ -152,6 +160,24 @@ class WebexProvider:
             if isinstance(item, dict) and tag in (item.get("integrationTags") or []):
                 return self._meeting(item)
         return None
+
+    def _follow_known_invitees(self, meeting_id: str, spec: MeetingSpec, known: KnownMeeting) -> None:
+        """As _follow_invitees, from the guests the record says the meeting has: only a removal needs the list."""
+        wanted = {invitee["email"].lower(): invitee for invitee in invitees(spec)}
+        had = addresses((*known.alternative_hosts, *known.invitees))
+        if had - wanted.keys() or addresses(known.alternative_hosts) != addresses(spec.options.alternative_hosts):
+            # Removing takes the invitee's id, and so does making one co-host or not: read who is there.
+            self._follow_invitees(meeting_id, spec)
+            return
+        for email, invitee in wanted.items():
+            if email in had:
+                continue
+            try:
+                self._call("POST", "/meetingInvitees", json={"meetingId": meeting_id, **invitee, "sendEmail": False})
+            except MeetingRejected:
+                # Already invited, say, by an earlier update whose answer was lost: the list says who is there.
+                self._follow_invitees(meeting_id, spec)
+                return
 
     def _follow_invitees(self, meeting_id: str, spec: MeetingSpec) -> None:
         """Make the invitees exactly the event's guests and alternative hosts: remove, then change, then add."""
