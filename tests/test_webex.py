@@ -11,11 +11,17 @@ import pytest
 import requests
 
 from addon.meetings.http import ServiceClient
-from addon.meetings.model import MeetingGone, MeetingOptions, MeetingRejected, ServiceUnavailable
+from addon.meetings.model import GrantRevoked, MeetingGone, MeetingOptions, MeetingRejected, ServiceUnavailable
+from addon.meetings.oauth import OAuthApp, TokenSet
 from addon.meetings.webex import WebexProvider, integration_tag
+from addon.meetings.webex_sites import DefaultSites
+from addon.services import Services
 from tests.fakes.credentials import TokenCredentials
 from tests.fakes.webex import FakeWebex
+from tests.google_caller import ALICE as ALICE_IN_GOOGLE
 from tests.meeting_services import ALICE, KEY, WEBEX, WEEKLY, MeetingService, a_spec, at, calls_since, known
+
+BOB = "bob@corp.example"
 
 
 @pytest.fixture
@@ -136,6 +142,86 @@ def test_the_users_default_site_is_used_when_none_is_configured(webex: FakeWebex
     assert [body["siteUrl"] for body in WEBEX.posted(webex)] == ["corp.webex.com", "corp.webex.com"]
     assert urlsplit(first.join_url).hostname == "corp.webex.com"
     assert len(webex.requests_to("GET", "/v1/meetingPreferences/sites")) == 1
+
+
+def sites_read(webex: FakeWebex) -> int:
+    return len(webex.requests_to("GET", "/v1/meetingPreferences/sites"))
+
+
+def connect(services: Services, webex: FakeWebex, user_id: str, email: str) -> None:
+    """The user connects (or connects again) a Webex account, as the sign-in saves it."""
+    tokens = webex.connect(email)
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    services.meetings.grants.save(user_id, "webex", TokenSet(tokens["access_token"], tokens["refresh_token"], expires))
+
+
+def test_each_users_site_is_read_once_across_requests(webex: FakeWebex, services: Services) -> None:
+    connect(services, webex, ALICE_IN_GOOGLE.sub, ALICE)
+    connect(services, webex, "bob-sub", BOB)
+
+    for key in (KEY, KEY + "-2"):  # two requests, each with a provider of its own
+        services.meetings.provider(ALICE_IN_GOOGLE.sub, "webex").create(a_spec(), key, maybe_made=False)
+    services.meetings.provider("bob-sub", "webex").create(a_spec(), KEY + "-bob", maybe_made=False)
+
+    assert sites_read(webex) == 2
+    assert [body["siteUrl"] for body in WEBEX.posted(webex)] == ["corp.webex.com"] * 3
+
+
+def test_a_revoked_grant_leaves_no_site_behind(webex: FakeWebex, services: Services) -> None:
+    connect(services, webex, ALICE_IN_GOOGLE.sub, ALICE)
+    services.meetings.provider(ALICE_IN_GOOGLE.sub, "webex").create(a_spec(), KEY, maybe_made=False)
+    webex.revoke_user(ALICE)
+
+    with pytest.raises(GrantRevoked):
+        services.meetings.provider(ALICE_IN_GOOGLE.sub, "webex").create(a_spec(), KEY + "-2", maybe_made=False)
+    # She connects another account, whose default site is another one.
+    webex.state.sites = [{"siteUrl": "corp-events.webex.com", "default": True}]
+    connect(services, webex, ALICE_IN_GOOGLE.sub, ALICE)
+    meeting = services.meetings.provider(ALICE_IN_GOOGLE.sub, "webex").create(a_spec(), KEY + "-2", maybe_made=False)
+
+    assert urlsplit(meeting.join_url).hostname == "corp-events.webex.com"
+    assert sites_read(webex) == 2
+
+
+def test_a_site_remembered_from_an_account_since_replaced_is_read_again(webex: FakeWebex, services: Services) -> None:
+    connect(services, webex, ALICE_IN_GOOGLE.sub, ALICE)
+    services.meetings.provider(ALICE_IN_GOOGLE.sub, "webex").create(a_spec(), KEY, maybe_made=False)
+    # She connects another account, on a site of its own, while the first one's grant still works.
+    webex.state.sites = [{"siteUrl": "acme.webex.com", "default": True}]
+    connect(services, webex, ALICE_IN_GOOGLE.sub, ALICE)
+
+    meeting = services.meetings.provider(ALICE_IN_GOOGLE.sub, "webex").create(a_spec(), KEY + "-2", maybe_made=False)
+
+    assert urlsplit(meeting.join_url).hostname == "acme.webex.com"
+    assert [body["siteUrl"] for body in WEBEX.posted(webex)] == ["corp.webex.com", "corp.webex.com", "acme.webex.com"]
+    assert len(webex.meetings) == 2  # the refused create made nothing
+    assert sites_read(webex) == 2
+
+
+def test_a_site_is_remembered_for_an_hour_for_so_many_users(
+    webex: FakeWebex, service_client: ServiceClient, grant: TokenCredentials, oauth_app: OAuthApp
+) -> None:
+    now = [0.0]
+    sites = DefaultSites(ttl_seconds=3600, most_users=1, clock=lambda: now[0])
+    bob = TokenCredentials(oauth_app, webex.connect(BOB))
+
+    def create(credentials: TokenCredentials, user_id: str, key: str) -> str | None:
+        provider = WebexProvider(service_client, credentials, sites=sites, user_id=user_id)
+        return urlsplit(provider.create(a_spec(), key, maybe_made=False).join_url).hostname
+
+    assert create(grant, "alice", KEY) == "corp.webex.com"
+    webex.state.sites = [  # her admin moves her to another of her sites
+        {"siteUrl": "corp.webex.com", "default": False},
+        {"siteUrl": "corp-events.webex.com", "default": True},
+    ]
+    now[0] = 3599.0
+    assert create(grant, "alice", KEY + "-2") == "corp.webex.com"  # an hour at most, since it still works
+    now[0] = 3601.0
+    assert create(grant, "alice", KEY + "-3") == "corp-events.webex.com"
+    assert sites_read(webex) == 2
+    create(bob, "bob", KEY + "-bob")  # room for one user only: Alice's site makes way for Bob's
+    create(grant, "alice", KEY + "-4")
+    assert sites_read(webex) == 4
 
 
 def test_a_configured_site_is_used_without_asking(

@@ -11,11 +11,13 @@ from typing import Any
 from addon.meetings.http import Credentials, ServiceClient, ServiceResponse, segment
 from addon.meetings.model import (
     DialIn,
+    GrantRevoked,
     KnownMeeting,
     Meeting,
     MeetingGone,
     MeetingRejected,
     MeetingSpec,
+    NotConnected,
     ServiceUnavailable,
     aware_time,
     occurrence_start,
@@ -34,6 +36,7 @@ from addon.meetings.webex_schedule import (
     utc,
     webex_password,
 )
+from addon.meetings.webex_sites import DefaultSites
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +74,21 @@ class WebexProvider:
     # A series has scheduled meetings of its own, each with an id, that change and go one at a time.
     series_occurrences = True
 
-    def __init__(self, client: ServiceClient, credentials: Credentials, site_url: str | None = None) -> None:
+    def __init__(
+        self,
+        client: ServiceClient,
+        credentials: Credentials,
+        site_url: str | None = None,
+        *,
+        sites: DefaultSites | None = None,
+        user_id: str = "",
+    ) -> None:
         self.client = client
         self.credentials = credentials
         self.site_url = site_url
-        self._default_site: str | None = None
-        self._sites_read = False
+        # Without a shared memory of sites, this provider (one request's) reads them at most once.
+        self._sites = sites if sites is not None else DefaultSites()
+        self._user_id = user_id
 
     def create(self, spec: MeetingSpec, idempotency_key: str, *, maybe_made: bool = True) -> Meeting:
         tag = integration_tag(idempotency_key)
@@ -86,11 +98,9 @@ class WebexProvider:
         body: dict[str, Any] = {**schedule(spec), "invitees": invitees(spec), "integrationTags": [tag]}
         if spec.options.template_id:
             body["templateId"] = spec.options.template_id
-        site = self._site()
-        if site:
-            body["siteUrl"] = site
+        site, remembered = self._site()
         try:
-            response = self._call("POST", "/meetings", json=body)
+            response = self._post_meeting(body, site, remembered)
         except ServiceUnavailable:
             # The answer may be lost while the meeting exists; a second POST would be a second meeting.
             found = self._find(tag, spec)
@@ -160,6 +170,21 @@ class WebexProvider:
             if isinstance(item, dict) and tag in (item.get("integrationTags") or []):
                 return self._meeting(item)
         return None
+
+    def _post_meeting(self, body: dict[str, Any], site: str | None, remembered: bool) -> ServiceResponse:
+        """POST the meeting on `site`; a remembered site that Webex refuses is read again, and tried once more."""
+        try:
+            return self._call("POST", "/meetings", json=_on_site(body, site))
+        except MeetingRejected:
+            if not remembered:
+                raise
+            # Perhaps remembered from an account the user has since replaced; a refused create made nothing.
+            self._sites.forget(self._user_id)
+            fresh, _ = self._site()
+            if fresh == site:
+                raise
+            log.info("webex refused a remembered site; creating on the user's site as it is now")
+            return self._call("POST", "/meetings", json=_on_site(body, fresh))
 
     def _follow_known_invitees(self, meeting_id: str, spec: MeetingSpec, known: KnownMeeting) -> None:
         """As _follow_invitees, from the guests the record says the meeting has: only a removal needs the list."""
@@ -249,21 +274,23 @@ class WebexProvider:
             target, query = following[len(self.client.base_url) :], None
         raise MeetingRejected(self.name, "unexpected answer (too many pages)")
 
-    def _site(self) -> str | None:
+    def _site(self) -> tuple[str | None, bool]:
+        """The site to create on, and whether it was remembered from an earlier read rather than read now."""
         if self.site_url:
-            return self.site_url
-        if not self._sites_read:
-            sites = self._call("GET", "/meetingPreferences/sites").body.get("sites")
-            self._default_site = next(
-                (
-                    str(site["siteUrl"])
-                    for site in (sites if isinstance(sites, list) else [])
-                    if isinstance(site, dict) and site.get("default") is True and site.get("siteUrl")
-                ),
-                None,  # without siteUrl Webex uses the user's preferred site anyway
-            )
-            self._sites_read = True
-        return self._default_site
+            return self.site_url, False
+        site, read_now = self._sites.site(self._user_id, self._read_default_site)
+        return site, not read_now
+
+    def _read_default_site(self) -> str | None:
+        sites = self._call("GET", "/meetingPreferences/sites").body.get("sites")
+        return next(
+            (
+                str(site["siteUrl"])
+                for site in (sites if isinstance(sites, list) else [])
+                if isinstance(site, dict) and site.get("default") is True and site.get("siteUrl")
+            ),
+            None,  # without siteUrl Webex uses the user's preferred site anyway
+        )
 
     def _call(
         self,
@@ -273,7 +300,12 @@ class WebexProvider:
         params: Mapping[str, str] | None = None,
         json: Mapping[str, Any] | None = None,
     ) -> ServiceResponse:
-        return self.client.call(method, path, self.credentials, params=params, json=json)
+        try:
+            return self.client.call(method, path, self.credentials, params=params, json=json)
+        except (GrantRevoked, NotConnected):
+            # The next grant may be another Webex account, on other sites.
+            self._sites.forget(self._user_id)
+            raise
 
     def _meeting(self, body: Mapping[str, Any]) -> Meeting:
         meeting_id, join_url = body.get("id"), body.get("webLink")
@@ -301,6 +333,10 @@ class WebexProvider:
             dial_in=dial_in,
             sip_address=_text(body.get("sipAddress")),
         )
+
+
+def _on_site(body: dict[str, Any], site: str | None) -> dict[str, Any]:
+    return {**body, "siteUrl": site} if site else body
 
 
 def _next_page(link: str | None) -> str | None:
