@@ -4,35 +4,39 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-import time
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from addon.meetings.http import Credentials, ServiceClient, ServiceResponse, segment
 from addon.meetings.model import (
     DialIn,
+    GrantRevoked,
     KnownMeeting,
     Meeting,
     MeetingGone,
     MeetingRejected,
     MeetingSpec,
+    NotConnected,
     ServiceUnavailable,
     aware_time,
     occurrence_start,
 )
 from addon.meetings.oauth import OAuthApp
-from addon.meetings.webex_fields import (
+from addon.meetings.webex_schedule import (
     AGENDA_LIMIT,
     INVITEE_LIMIT,
     TITLE_LIMIT,
-    meeting_invitees,
-    meeting_times,
-    schedule_fields,
+    addresses,
+    invitees,
+    schedule,
+    schedule_taken_as_sent,
+    times,
     unchanged_schedule_left_out,
+    utc,
     webex_password,
 )
+from addon.meetings.webex_sites import DefaultSites
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +44,6 @@ WEBEX_SCOPES = ("meeting:schedules_read", "meeting:schedules_write", "meeting:pr
 # Listing only returns series overlapping [from, to), and Webex defaults that to the next 7 days.
 LOOKUP_MARGIN = timedelta(days=1)
 PAGE_SIZE = 100  # the most Webex lists at once
-SITE_TTL_SECONDS = 3600.0
-SITE_CACHE_LIMIT = 10_000
 MAX_PAGES = INVITEE_LIMIT // PAGE_SIZE + 2
 
 
@@ -64,28 +66,6 @@ def integration_tag(idempotency_key: str) -> str:
     return "addon-" + hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:40]
 
 
-class DefaultSites:
-    """Each user's default Webex site, read once an hour rather than before every create (one call, 250 ms)."""
-
-    def __init__(self, ttl_seconds: float = SITE_TTL_SECONDS, limit: int = SITE_CACHE_LIMIT) -> None:
-        self.ttl_seconds = ttl_seconds
-        self.limit = limit
-        self._sites: dict[str, tuple[str | None, float]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, user_id: str) -> tuple[bool, str | None]:
-        """(True, site) while the user's site is remembered; (False, None) once it must be read again."""
-        with self._lock:
-            site, until = self._sites.get(user_id, (None, 0.0))
-            return (True, site) if until > time.monotonic() else (False, None)
-
-    def put(self, user_id: str, site: str | None) -> None:
-        with self._lock:
-            if len(self._sites) >= self.limit:
-                self._sites.clear()  # a bounded memory: everyone reads their site once more
-            self._sites[user_id] = (site, time.monotonic() + self.ttl_seconds)
-
-
 class WebexProvider:
     """Webex meetings scheduled as one user; Google Calendar, not Webex, emails the invitations."""
 
@@ -99,29 +79,28 @@ class WebexProvider:
         client: ServiceClient,
         credentials: Credentials,
         site_url: str | None = None,
+        *,
         sites: DefaultSites | None = None,
         user_id: str = "",
     ) -> None:
-        """`sites`: the default sites read for users before (keyed by `user_id`), shared by the process."""
         self.client = client
         self.credentials = credentials
         self.site_url = site_url
-        self.sites = sites or DefaultSites()
-        self.user_id = user_id
+        # Without a shared memory of sites, this provider (one request's) reads them at most once.
+        self._sites = sites if sites is not None else DefaultSites()
+        self._user_id = user_id
 
     def create(self, spec: MeetingSpec, idempotency_key: str, *, maybe_made: bool = True) -> Meeting:
         tag = integration_tag(idempotency_key)
         existing = self._find(tag, spec) if maybe_made else None
         if existing is not None:
             return existing
-        body: dict[str, Any] = {**schedule_fields(spec), "invitees": meeting_invitees(spec), "integrationTags": [tag]}
+        body: dict[str, Any] = {**schedule(spec), "invitees": invitees(spec), "integrationTags": [tag]}
         if spec.options.template_id:
             body["templateId"] = spec.options.template_id
-        site = self._site()
-        if site:
-            body["siteUrl"] = site
+        site, remembered = self._site()
         try:
-            response = self._call("POST", "/meetings", json=body)
+            response = self._post_meeting(body, site, remembered)
         except ServiceUnavailable:
             # The answer may be lost while the meeting exists; a second POST would be a second meeting.
             found = self._find(tag, spec)
@@ -131,25 +110,24 @@ class WebexProvider:
             return found
         return self._meeting(response.body)
 
+    def completed(self, meeting: Meeting) -> Meeting:
+        """The create's answer already carries every join detail, SIP address included."""
+        return meeting
+
     def update(self, meeting_id: str, spec: MeetingSpec, *, known: KnownMeeting | None = None) -> Meeting:
         # PATCH takes neither invitees nor templateId; integrationTags stay unless sent.
-        body = schedule_fields(spec, clearing=True)
-        # Only a series, or a meeting under way, needs its times compared: for one meeting still to come,
-        # sending its times again changes nothing.
-        one_to_come = known is not None and not body.get("recurrence") and spec.start > datetime.now(UTC)
-        if not one_to_come:
+        body = schedule(spec, clearing=True)
+        if known is None or not schedule_taken_as_sent(spec):
             current = self._call("GET", f"/meetings/{segment(meeting_id)}").body
             body = unchanged_schedule_left_out(body, current)
         if self.site_url:
             body["siteUrl"] = self.site_url
         response = self._call("PATCH", f"/meetings/{segment(meeting_id)}", json=body)
-        wanted = {invitee["email"].lower() for invitee in meeting_invitees(spec)}
-        if known is None or wanted != {email.lower() for email in known.invitees}:
-            self._followmeeting_invitees(meeting_id, spec)
+        if known is None:
+            self._follow_invitees(meeting_id, spec)
+        else:
+            self._follow_known_invitees(meeting_id, spec, known)
         return self._meeting(response.body)
-
-    def completed(self, meeting: Meeting) -> Meeting:
-        return meeting  # the create's answer carries every join detail, the SIP address included
 
     def rotate_passcode(self, meeting_id: str) -> Meeting:
         # PATCH changes only what it is sent: resending start would fail once a series has begun.
@@ -159,7 +137,7 @@ class WebexProvider:
     def update_occurrence(self, meeting_id: str, original_start: datetime, spec: MeetingSpec) -> None:
         occurrence = self._occurrence_id(meeting_id, original_start)
         # An occurrence takes no recurrence, and its integration tags are the series'.
-        body = {"title": (spec.title.strip() or "Meeting")[:TITLE_LIMIT], **meeting_times(spec), "sendEmail": False}
+        body = {"title": (spec.title.strip() or "Meeting")[:TITLE_LIMIT], **times(spec), "sendEmail": False}
         body["agenda"] = spec.agenda[:AGENDA_LIMIT] or None
         self._call("PATCH", f"/meetings/{segment(occurrence)}", json=body)
 
@@ -189,8 +167,8 @@ class WebexProvider:
         params = {
             "integrationTag": tag,
             "meetingType": "meetingSeries",
-            "from": _utc(start - LOOKUP_MARGIN),
-            "to": _utc(end + LOOKUP_MARGIN),
+            "from": utc(start - LOOKUP_MARGIN),
+            "to": utc(end + LOOKUP_MARGIN),
         }
         items = self._call("GET", "/meetings", params=params).body.get("items")
         for item in items if isinstance(items, list) else []:
@@ -199,9 +177,42 @@ class WebexProvider:
                 return self._meeting(item)
         return None
 
-    def _followmeeting_invitees(self, meeting_id: str, spec: MeetingSpec) -> None:
+    def _post_meeting(self, body: dict[str, Any], site: str | None, remembered: bool) -> ServiceResponse:
+        """POST the meeting on `site`; a remembered site that Webex refuses is read again, and tried once more."""
+        try:
+            return self._call("POST", "/meetings", json=_on_site(body, site))
+        except MeetingRejected:
+            if not remembered:
+                raise
+            # Perhaps remembered from an account the user has since replaced; a refused create made nothing.
+            self._sites.forget(self._user_id)
+            fresh, _ = self._site()
+            if fresh == site:
+                raise
+            log.info("webex refused a remembered site; creating on the user's site as it is now")
+            return self._call("POST", "/meetings", json=_on_site(body, fresh))
+
+    def _follow_known_invitees(self, meeting_id: str, spec: MeetingSpec, known: KnownMeeting) -> None:
+        """As _follow_invitees, from the guests the record says the meeting has: only a removal needs the list."""
+        wanted = {invitee["email"].lower(): invitee for invitee in invitees(spec)}
+        had = addresses((*known.alternative_hosts, *known.invitees))
+        if had - wanted.keys() or addresses(known.alternative_hosts) != addresses(spec.options.alternative_hosts):
+            # Removing takes the invitee's id, and so does making one co-host or not: read who is there.
+            self._follow_invitees(meeting_id, spec)
+            return
+        for email, invitee in wanted.items():
+            if email in had:
+                continue
+            try:
+                self._call("POST", "/meetingInvitees", json={"meetingId": meeting_id, **invitee, "sendEmail": False})
+            except MeetingRejected:
+                # Already invited, say, by an earlier update whose answer was lost: the list says who is there.
+                self._follow_invitees(meeting_id, spec)
+                return
+
+    def _follow_invitees(self, meeting_id: str, spec: MeetingSpec) -> None:
         """Make the invitees exactly the event's guests and alternative hosts: remove, then change, then add."""
-        wanted = {invitee["email"].lower(): invitee for invitee in meeting_invitees(spec)}
+        wanted = {invitee["email"].lower(): invitee for invitee in invitees(spec)}
         current = {
             str(item["email"]).lower(): item
             for item in self._pages("/meetingInvitees", {"meetingId": meeting_id, "max": str(PAGE_SIZE)})
@@ -234,8 +245,8 @@ class WebexProvider:
         params = {
             "meetingSeriesId": series_id,
             "meetingType": "scheduledMeeting",
-            "from": _utc(original - LOOKUP_MARGIN),
-            "to": _utc(original + LOOKUP_MARGIN),
+            "from": utc(original - LOOKUP_MARGIN),
+            "to": utc(original + LOOKUP_MARGIN),
             "max": str(PAGE_SIZE),
         }
         unmodified: str | None = None
@@ -249,7 +260,7 @@ class WebexProvider:
         # Moved further than the listed window: ask for it by its name.
         found = self._call("GET", f"/meetings/{segment(wanted)}").body
         if found.get("meetingSeriesId") != series_id:
-            raise MeetingGone(self.name, f"this series has no occurrence at {_utc(original)}")
+            raise MeetingGone(self.name, f"this series has no occurrence at {utc(original)}")
         return wanted
 
     def _pages(self, path: str, params: Mapping[str, str]) -> Iterator[dict[str, Any]]:
@@ -269,22 +280,23 @@ class WebexProvider:
             target, query = following[len(self.client.base_url) :], None
         raise MeetingRejected(self.name, "unexpected answer (too many pages)")
 
-    def _site(self) -> str | None:
+    def _site(self) -> tuple[str | None, bool]:
+        """The site to create on, and whether it was remembered from an earlier read rather than read now."""
         if self.site_url:
-            return self.site_url
-        known, site = self.sites.get(self.user_id)
-        if not known:
-            sites = self._call("GET", "/meetingPreferences/sites").body.get("sites")
-            site = next(
-                (
-                    str(site["siteUrl"])
-                    for site in (sites if isinstance(sites, list) else [])
-                    if isinstance(site, dict) and site.get("default") is True and site.get("siteUrl")
-                ),
-                None,  # without siteUrl Webex uses the user's preferred site anyway
-            )
-            self.sites.put(self.user_id, site)
-        return site
+            return self.site_url, False
+        site, read_now = self._sites.site(self._user_id, self._read_default_site)
+        return site, not read_now
+
+    def _read_default_site(self) -> str | None:
+        sites = self._call("GET", "/meetingPreferences/sites").body.get("sites")
+        return next(
+            (
+                str(site["siteUrl"])
+                for site in (sites if isinstance(sites, list) else [])
+                if isinstance(site, dict) and site.get("default") is True and site.get("siteUrl")
+            ),
+            None,  # without siteUrl Webex uses the user's preferred site anyway
+        )
 
     def _call(
         self,
@@ -294,7 +306,12 @@ class WebexProvider:
         params: Mapping[str, str] | None = None,
         json: Mapping[str, Any] | None = None,
     ) -> ServiceResponse:
-        return self.client.call(method, path, self.credentials, params=params, json=json)
+        try:
+            return self.client.call(method, path, self.credentials, params=params, json=json)
+        except (GrantRevoked, NotConnected):
+            # The next grant may be another Webex account, on other sites.
+            self._sites.forget(self._user_id)
+            raise
 
     def _meeting(self, body: Mapping[str, Any]) -> Meeting:
         meeting_id, join_url = body.get("id"), body.get("webLink")
@@ -324,6 +341,10 @@ class WebexProvider:
         )
 
 
+def _on_site(body: dict[str, Any], site: str | None) -> dict[str, Any]:
+    return {**body, "siteUrl": site} if site else body
+
+
 def _next_page(link: str | None) -> str | None:
     """The URL of the rel="next" page in a Link header, if there is one."""
     for part in (link or "").split(","):
@@ -331,10 +352,6 @@ def _next_page(link: str | None) -> str | None:
         if 'rel="next"' in attributes.replace(" ", ""):
             return target.strip().removeprefix("<").removesuffix(">")
     return None
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _text(value: Any) -> str | None:

@@ -104,19 +104,20 @@ class ZoomProvider:
     def update(self, meeting_id: str, spec: MeetingSpec, *, known: KnownMeeting | None = None) -> Meeting:
         body = _schedule(spec)  # refuses what Zoom cannot do before anything changes
         path = f"/meetings/{segment(meeting_id)}"
-        if known is not None:
-            marker: str | None = agenda_marker(known.idempotency_key)  # what create put there
-        else:
+        if known is None:
             current = self._call("GET", path).body.get("agenda")
             found = MARKER.search(current) if isinstance(current, str) else None
             marker = found.group() if found else None
+        else:
+            marker = agenda_marker(known.idempotency_key)  # what create put there
         body["agenda"] = _agenda(spec.agenda, marker)
         self._call("PATCH", path, json=body)  # 204 without a body
         no_fixed_time = body["type"] == RECURRING_ANY_TIME
-        if known is not None and known.no_fixed_time == no_fixed_time:
-            # A new topic, time or rule leaves the join link and passcode as they were: nothing to read back.
-            return Meeting(PROVIDER, meeting_id, known.join_url, no_fixed_time=no_fixed_time)
-        return self._meeting(self._call("GET", path).body)
+        if known is None or "password" in body or no_fixed_time != known.no_fixed_time:
+            # A new passcode changes the join link; a new kind of meeting is read again rather than guessed.
+            return self._meeting(self._call("GET", path).body)
+        # Topic, time, agenda, settings and recurrence leave the join link and passcode as they were.
+        return Meeting(provider=self.name, meeting_id=meeting_id, join_url=known.join_url, no_fixed_time=no_fixed_time)
 
     def delete(self, meeting_id: str) -> None:
         try:

@@ -1,4 +1,4 @@
-"""A Webex meeting's fields as its API names them: title, times, options, invitees, and a password its sites take."""
+"""A Webex meeting as the event describes it: title, times, rule and options within Webex's limits, and its invitees."""
 
 from __future__ import annotations
 
@@ -16,16 +16,18 @@ AGENDA_LIMIT = 1300
 INVITEE_LIMIT = 1000
 SHORTEST_MEETING = timedelta(minutes=10)
 LONGEST_MEETING = timedelta(hours=23, minutes=59)
+# A start at least this far ahead is one Webex takes as it is, so an update need not look what it was.
+START_AHEAD = timedelta(minutes=5)
 # Symbols every site accepts in a meeting password (Webex refuses space \ ` " / & < > = [ ]).
 SAFE_SYMBOLS = "@#$*"
 
 
-def schedule_fields(spec: MeetingSpec, clearing: bool = False) -> dict[str, Any]:
+def schedule(spec: MeetingSpec, clearing: bool = False) -> dict[str, Any]:
     """Title, times and options as Webex names them; `clearing` sends null for what the event no longer has."""
     options = spec.options
     body: dict[str, Any] = {
         "title": (spec.title.strip() or "Meeting")[:TITLE_LIMIT],
-        **meeting_times(spec),
+        **times(spec),
         "enabledJoinBeforeHost": not options.waiting_room,
         "sendEmail": False,
     }
@@ -38,6 +40,15 @@ def schedule_fields(spec: MeetingSpec, clearing: bool = False) -> dict[str, Any]
     if options.passcode:
         body["password"] = options.passcode
     return body
+
+
+def schedule_taken_as_sent(spec: MeetingSpec) -> bool:
+    """Whether a PATCH may carry the spec's times and rule unread: a one-off that starts well ahead.
+
+    What the meeting had need not be known: Webex takes a start ahead, and where the meeting was a series,
+    a spec without a rule ends it, which cancels its exceptions whatever else is sent.
+    """
+    return not spec.options.recurrence and spec.start > datetime.now(UTC) + START_AHEAD
 
 
 def unchanged_schedule_left_out(body: dict[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,7 +67,7 @@ def unchanged_schedule_left_out(body: dict[str, Any], current: Mapping[str, Any]
     return kept
 
 
-def meeting_times(spec: MeetingSpec) -> dict[str, str]:
+def times(spec: MeetingSpec) -> dict[str, str]:
     """Start and end in the event's zone with that zone's offset: Webex refuses an offset that does not match."""
     # Webex takes 10 minutes to 23 h 59 min; a meeting may still run past its scheduled end.
     end = min(max(spec.end, spec.start + SHORTEST_MEETING), spec.start + LONGEST_MEETING)
@@ -71,10 +82,11 @@ def meeting_times(spec: MeetingSpec) -> dict[str, str]:
     }
 
 
-def meeting_invitees(spec: MeetingSpec) -> list[dict[str, Any]]:
+def invitees(spec: MeetingSpec) -> list[dict[str, Any]]:
+    """The alternative hosts (as co-hosts), then the guests, each once, as many as Webex takes."""
     co_hosts = {email.strip().lower() for email in spec.options.alternative_hosts}
     seen: set[str] = set()
-    invitees: list[dict[str, Any]] = []
+    chosen: list[dict[str, Any]] = []
     for email in (*spec.options.alternative_hosts, *spec.invitees):
         address = email.strip()
         if not address or address.lower() in seen:
@@ -83,8 +95,13 @@ def meeting_invitees(spec: MeetingSpec) -> list[dict[str, Any]]:
         invitee: dict[str, Any] = {"email": address}
         if address.lower() in co_hosts:
             invitee["coHost"] = True
-        invitees.append(invitee)
-    return invitees[:INVITEE_LIMIT]
+        chosen.append(invitee)
+    return chosen[:INVITEE_LIMIT]
+
+
+def addresses(emails: tuple[str, ...]) -> set[str]:
+    """Email addresses as Webex compares them."""
+    return {email.strip().lower() for email in emails if email.strip()}
 
 
 def webex_password() -> str:
