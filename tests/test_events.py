@@ -117,6 +117,12 @@ MALFORMED: list[tuple[str, Any]] = [
         "attendee without email",
         {"commonEventObject": {"hostApp": "CALENDAR"}, "calendar": {"calendarId": "c", "attendees": [{}]}},
     ),
+    (
+        "OAuth token that no HTTP header can carry",
+        {"commonEventObject": {"hostApp": "GMAIL"}, "authorizationEventObject": {"userOAuthToken": "ya29.😀"}},
+    ),
+    ("message token with a space", {"commonEventObject": {"hostApp": "GMAIL"}, "gmail": {"accessToken": "a b"}}),
+    ("a form input named at length", {"commonEventObject": {"hostApp": "GMAIL", "formInputs": {"k" * 10_000: 5}}}),
 ]
 
 
