@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 
 import pytest
 
@@ -30,6 +31,17 @@ from tests.scenarios import arrange_event, event_action
 def test_secrets_are_scrubbed_from_every_line(line: str, secret: str) -> None:
     assert secret not in scrub(line)
     assert "[redacted]" in scrub(line)
+
+
+@pytest.mark.parametrize("word", ["k", "a.", "a-", "eyJ", "eyJa."])
+def test_a_long_word_is_scrubbed_in_linear_time(word: str) -> None:
+    # Tried at every position of the run, these patterns took minutes on a line this long.
+    line = word * (200_000 // len(word))
+
+    started = time.perf_counter()
+    scrub(line)
+
+    assert time.perf_counter() - started < 2
 
 
 def test_a_record_is_one_json_object_with_severity_message_and_audit() -> None:

@@ -182,6 +182,24 @@ def test_an_event_edit_that_makes_no_sense_is_refused_and_changes_nothing(
     assert preview.get("/preview/api/samples").get_json()["events"] == before
 
 
+@pytest.mark.parametrize("path", ["/preview/api/open", "/preview/api/invoke", "/preview/api/events/any"])
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"[" * 5000 + b"]" * 5000, "nests deeper"),
+        (b'{"title": "\\ud800"}', "not Unicode"),
+        (b'{"title": "\xff"}', "not UTF-8"),
+    ],
+)
+def test_the_preview_reads_its_bodies_as_the_add_on_does(
+    preview: FlaskClient, path: str, data: bytes, reason: str
+) -> None:
+    answer = preview.post(path, data=data, content_type="application/json")
+
+    assert answer.status_code == 400
+    assert reason in answer.get_json()["error"]
+
+
 def sample_calendar(client: FlaskClient, sync_token: str | None = None) -> dict[str, Any]:
     """events.list on the sample Calendar, as the add-on's calendar sync calls it."""
     answer = client.get(
