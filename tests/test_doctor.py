@@ -396,7 +396,7 @@ def test_an_unreachable_datastore_is_a_problem_not_a_hang(
     assert code == 1
     emulator = os.environ["DATASTORE_EMULATOR_HOST"]
     assert line(lines, "store").startswith("PROBLEM  store Datastore (project addon-test, namespace ")
-    assert "Datastore did not answer (RetryError: " in line(lines, "store")
+    assert "Datastore did not answer: ServiceUnavailable: " in line(lines, "store")
     assert line(lines, "store").endswith(
         f"; fix: start the Datastore emulator on {emulator}, or unset DATASTORE_EMULATOR_HOST"
     )

@@ -44,6 +44,7 @@ from addon.security import (
     verify_user_token,
 )
 from addon.services import Services
+from addon.store import StoreUnavailable
 from addon.sync import CalendarSyncer
 from addon.user_state import UserState
 from addon.web.current import current_services, current_syncer
@@ -206,6 +207,9 @@ def _google_request(
             except GoogleApiError as error:
                 log.warning("Google API call failed: %s %s", type(error).__name__, error)
                 return jsonify(wrap(_problem_for(error, tr)))
+            except StoreUnavailable as error:
+                log.error("the store did not answer: %s", error)
+                return jsonify(wrap(problems.store_unavailable(tr, g.request_id)))
             except Exception:
                 log.exception("unexpected error")
                 return jsonify(wrap(problems.unexpected(tr, g.request_id)))
