@@ -5,8 +5,10 @@ import sys
 
 from gunicorn.arbiter import Arbiter
 
-# Add-on requests wait on Google and meeting services, so threads, not processes, carry the concurrency.
-worker_class = "gthread"
+# Add-on requests wait on Google and meeting services, so threads, not processes, carry the concurrency. The
+# worker is gthread reading each request whole before a thread serves it, so slow and idle clients hold no thread
+# (README.md, "Slow and idle clients").
+worker_class = "addon.serving.worker.BufferingWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = 60
