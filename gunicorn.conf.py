@@ -1,4 +1,4 @@
-"""gunicorn's settings for the add-on: gthread workers on $PORT, and the settings checked before any worker starts."""
+"""gunicorn's settings for the add-on: threaded workers on $PORT, and the settings checked before any worker starts."""
 
 import os
 import sys
@@ -13,6 +13,13 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = 60
 graceful_timeout = 20
+# Past this many open connections a worker closes the one waiting longest that no thread serves.
+worker_connections = 1000
+# gunicorn's defaults, written out as the README's table of request limits names them.
+keepalive = 2
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 if "PORT" in os.environ:
     bind = [f":{os.environ['PORT']}"]
 # No access log: App Engine and Cloud Run log every request themselves; the app's own logs are JSON.
