@@ -170,12 +170,11 @@ class BufferingWorker(ThreadWorker):
     def on_client_socket_readable(self, conn: BufferedConn, client: socket.socket) -> None:
         if not conn.open:
             return
-        self.poller.unregister(client)
         self.keepalived_conns.remove(conn)
-        self.read_request(conn)
+        self.read_request(conn, registered=True)
         self.on_readable(conn, client)
 
-    def read_request(self, conn: BufferedConn, received: bytes = b"") -> None:
+    def read_request(self, conn: BufferedConn, received: bytes = b"", *, registered: bool = False) -> None:
         """Wait in the poller for the connection's next request, starting from bytes already `received`."""
         conn.received = bytearray(received)
         conn.framing = RequestFraming(max_head=MAX_HEAD_BYTES, max_body=MAX_BODY_BYTES)
@@ -183,7 +182,10 @@ class BufferingWorker(ThreadWorker):
         conn.deadline = time.monotonic() + REQUEST_SECONDS
         conn.sock.setblocking(False)
         self.reading[conn] = None
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_readable, conn))
+        if registered:
+            self.poller.modify(conn.sock, selectors.EVENT_READ, partial(self.on_readable, conn))
+        else:
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_readable, conn))
         if received:
             self.advance(conn)
 
