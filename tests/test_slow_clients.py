@@ -117,7 +117,9 @@ def test_idle_and_slow_clients_leave_every_other_request_answered(deployed: Guni
         # Once their time is up, each slow client is answered 408 and each idle one closed.
         wait_until(clients.all_closed_by_server, ENDED_SECONDS, "the server ended the slow and idle clients")
         assert [bytes(client.received[:13]) for client in clients.slow] == [b"HTTP/1.1 408 "] * SLOW
-        assert json.loads(clients.slow[0].received.partition(b"\r\n\r\n")[2]) == {"error": "request timeout"}
+        assert json.loads(clients.slow[0].received.partition(b"\r\n\r\n")[2]) == {
+            "error": "the request did not arrive whole within 10 s"
+        }
         assert [client.received for client in clients.idle] == [b""] * IDLE
     finally:
         clients.stop()
@@ -128,8 +130,10 @@ def test_a_body_over_the_limit_is_refused_before_it_is_sent(deployed: Gunicorn) 
         sock.sendall(b"POST /gmail/home HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % (MAX_BODY_BYTES + 1))
         answer = sock.makefile("rb").read()
 
-    assert answer.startswith(b"HTTP/1.1 413 ")
-    assert b"Connection: close" in answer
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert b"Connection: close" in head
+    assert json.loads(body) == {"error": f"the body is larger than {MAX_BODY_BYTES} bytes"}
 
 
 def test_a_client_waiting_for_100_continue_gets_it_then_its_answer(deployed: Gunicorn) -> None:

@@ -37,15 +37,21 @@ LINGER_SECONDS = 2.0
 LINGER_BYTES = 64 * 1024
 # A descriptor for each client, and as many kept for everything else: calls out, gRPC, logs.
 DESCRIPTORS_PER_CLIENT = 2
-REASONS = {408: "Request Timeout", 413: "Request Entity Too Large", 431: "Request Header Fields Too Large"}
+# Each status's reason phrase, and the short reason the body gives, as the app's own error answers do.
+REFUSALS = {
+    408: ("Request Timeout", f"the request did not arrive whole within {REQUEST_SECONDS:g} s"),
+    413: ("Request Entity Too Large", f"the body is larger than {MAX_BODY_BYTES} bytes"),
+    431: ("Request Header Fields Too Large", f"the request's head is larger than {MAX_HEAD_BYTES} bytes"),
+}
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 def error_response(status: int) -> bytes:
-    """A whole answer with the app's error body (`{"error": "request timeout"}`), closing the connection."""
-    body = json.dumps({"error": REASONS[status].lower()}).encode()
+    """A whole answer, closing the connection, with a JSON body as the app's: `{"error": "<short reason>"}`."""
+    phrase, reason = REFUSALS[status]
+    body = json.dumps({"error": reason}).encode()
     head = (
-        f"HTTP/1.1 {status} {REASONS[status]}\r\nDate: {util.http_date()}\r\nConnection: close\r\n"
+        f"HTTP/1.1 {status} {phrase}\r\nDate: {util.http_date()}\r\nConnection: close\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
