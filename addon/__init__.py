@@ -10,12 +10,10 @@ from werkzeug.exceptions import HTTPException
 from addon import logs
 from addon.logs import configure_logging
 from addon.services import Services, build_services
+from addon.serving import MAX_BODY_BYTES
 from addon.settings import Settings
 from addon.store.availability import RETRY_AFTER_SECONDS, StoreUnavailable
 from addon.sync import CalendarSyncer
-
-# Google's event objects are small; anything far larger is not from Google.
-MAX_BODY_BYTES = 1024 * 1024
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
