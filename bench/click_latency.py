@@ -529,8 +529,8 @@ def report(results: list[Measured], args: argparse.Namespace, store_delay: str, 
         "",
         f"Click latency: each action alone, median of {args.repetitions} after one cold run; delay per call: "
         f"Google {args.google_ms:g} ms, Zoom/Webex {args.meeting_ms:g} ms, store {store_delay}",
-        f"server: gunicorn -k gthread, WEB_CONCURRENCY=2 x GUNICORN_THREADS=8, ADDON_ENV=production, "
-        f"SQLite store; {os.cpu_count()} CPUs",
+        "server: gunicorn as deployed (gunicorn.conf.py), WEB_CONCURRENCY=2 x GUNICORN_THREADS=8, "
+        f"ADDON_ENV=production, SQLite store; {os.cpu_count()} CPUs",
         f"least ms: the server's own floor ({floor * 1000:.1f} ms, the median answer to a request verified in full "
         "that calls nothing) plus the unavoidable calls below, one after another",
         "",
