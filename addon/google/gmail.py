@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
+from addon.google.addresses import addresses
 from addon.google.client import GoogleApis
 
-METADATA_HEADERS = ("Subject", "Date", "From", "To", "Cc")
 PLAUSIBLE_YEARS = (1971, 2200)
 
 
@@ -44,9 +44,8 @@ class MessageMetadata:
 
 def read_message_metadata(apis: GoogleApis, user_token: str, message_token: str, message_id: str) -> MessageMetadata:
     """Headers only (format=metadata): the body is never requested."""
-    request = apis.gmail_messages.get(
-        userId="me", id=message_id, format="metadata", metadataHeaders=list(METADATA_HEADERS)
-    )
+    # format=metadata, with the headers GMAIL_METADATA_HEADERS names (addon/google/client.py).
+    request = apis.gmail_metadata(id=message_id)
     message = apis.execute(request, user_token, {"X-Goog-Gmail-Access-Token": message_token})
     headers: dict[str, list[str]] = {}
     for header in message.get("payload", {}).get("headers", []):
@@ -62,10 +61,10 @@ def read_message_metadata(apis: GoogleApis, user_token: str, message_token: str,
 
 
 def _people(values: list[str]) -> tuple[Person, ...]:
-    # getaddresses copes with display names holding quoted commas: "Doe, Jane" <jane@x>.
+    # As getaddresses reads them: display names may hold quoted commas, "Doe, Jane" <jane@x>.
     return tuple(
         Person(email=address.strip(), name=name.strip() or None)
-        for name, address in getaddresses(values)
+        for name, address in addresses(values)
         if "@" in address
     )
 
