@@ -10,11 +10,10 @@ from werkzeug.exceptions import HTTPException
 from addon import logs
 from addon.logs import configure_logging
 from addon.services import Services, build_services
+from addon.serving import MAX_BODY_BYTES
 from addon.settings import Settings
+from addon.store.availability import RETRY_AFTER_SECONDS, StoreUnavailable
 from addon.sync import CalendarSyncer
-
-# Google's event objects are small; anything far larger is not from Google.
-MAX_BODY_BYTES = 1024 * 1024
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
@@ -60,6 +59,15 @@ def _register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException) -> Response:
         response = jsonify({"error": (error.name or "error").lower()})
         response.status_code = error.code or 400
+        return response
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(error: StoreUnavailable) -> Response:
+        # Background work (push notifications, tasks): a 503 is retried by Google and by Cloud Tasks.
+        app.logger.error("the store did not answer: %s", error)
+        response = jsonify({"error": "store unavailable", "requestId": g.get("request_id")})
+        response.status_code = 503
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
     @app.errorhandler(Exception)

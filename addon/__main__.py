@@ -113,8 +113,10 @@ def _store_errors() -> tuple[type[BaseException], ...]:
     from google.api_core.exceptions import GoogleAPIError
     from google.auth.exceptions import GoogleAuthError
 
+    from addon.store import StoreUnavailable
+
     # OSError: the Datastore client could not tell which project to use.
-    return (sqlite3.Error, GoogleAPIError, GoogleAuthError, OSError)
+    return (StoreUnavailable, sqlite3.Error, GoogleAPIError, GoogleAuthError, OSError)
 
 
 def _first_line(error: BaseException) -> str:

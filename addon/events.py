@@ -12,6 +12,10 @@ from typing import Any
 class BadEvent(ValueError):
     """The request body is not an event object we can use; the message is a short reason."""
 
+    def __init__(self, reason: str) -> None:
+        # A reason may name a field, and a field's name is whatever the body says.
+        super().__init__(reason if len(reason) <= 100 else reason[:97] + "...")
+
 
 @dataclass(frozen=True)
 class FormValue:
@@ -125,7 +129,7 @@ def parse_event(body: object) -> AddonEvent:
     return AddonEvent(
         common=_common(common),
         authorization=Authorization(
-            user_oauth_token=_optional_str(auth, "userOAuthToken", "authorizationEventObject"),
+            user_oauth_token=_optional_token(auth, "userOAuthToken", "authorizationEventObject"),
             user_id_token=_optional_str(auth, "userIdToken", "authorizationEventObject"),
             authorized_scopes=frozenset(_str_list(auth.get("authorizedScopes", []), "authorizedScopes")),
         ),
@@ -193,7 +197,7 @@ def _gmail(gmail: dict[str, Any]) -> GmailContext:
     return GmailContext(
         message_id=_optional_str(gmail, "messageId", "gmail"),
         thread_id=_optional_str(gmail, "threadId", "gmail"),
-        access_token=_optional_str(gmail, "accessToken", "gmail"),
+        access_token=_optional_token(gmail, "accessToken", "gmail"),
     )
 
 
@@ -270,6 +274,17 @@ def _optional_str(obj: Mapping[str, Any], key: str, where: str) -> str | None:
     if not isinstance(value, str):
         raise BadEvent(f"{where}.{key} must be a string")
     return value or None
+
+
+# Tokens go out in HTTP headers, so printable ASCII only; Google's access tokens are at most 2048 bytes.
+_TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")
+
+
+def _optional_token(obj: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = _optional_str(obj, key, where)
+    if value is not None and not _TOKEN.fullmatch(value):
+        raise BadEvent(f"{where}.{key} is not a token")
+    return value
 
 
 def _str_list(value: object, where: str) -> list[str]:

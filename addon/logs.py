@@ -19,14 +19,16 @@ _request_fields: ContextVar[dict[str, str] | None] = ContextVar("request_fields"
 _SECRETS = re.compile(
     r"(?i)(bearer\s+)[^\s\"']+"
     r"|ya29\.[\w\-.]+"
-    r"|eyJ[\w-]+\.[\w-]+\.[\w-]*"
+    # A JWT starts where a run of its characters starts: a match tried at every "eyJ" of a long run is quadratic.
+    r"|(?<![\w-])eyJ[\w-]+\.[\w-]+\.[\w-]*"
     # OAuth codes, states and our sign-in tickets in request lines (the development server logs URLs).
     r"|(?<=[?&])((?:code|state|ticket|jwt)=)[^&\s\"']+"
 )
 
 
 # Email addresses: whose mail and calendars the add-on saw is message metadata, not log material.
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# (Tried only where a run of address characters starts, so a long word costs linear time, not quadratic.)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def scrub(text: str) -> str:

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -167,13 +168,29 @@ def verify_id_token(
         raise Unauthorized(f"issuer {claims.get('iss')!r} is not Google")
     if not isinstance(claims.get("aud"), str) or claims["aud"] not in audiences:
         raise Unauthorized(f"audience {claims.get('aud')!r} is not ours")
-    now = clock()
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if not isinstance(exp, int | float) or exp < now - CLOCK_SKEW_SECONDS:
-        raise Unauthorized("token expired")
-    if isinstance(iat, int | float) and iat > now + CLOCK_SKEW_SECONDS:
-        raise Unauthorized("token issued in the future")
+    _check_lifetime(claims, clock())
     return claims
+
+
+def _check_lifetime(claims: dict, now: float) -> None:
+    """Refuse a token past its exp, or before its nbf or iat, with the same clock skew allowance each way."""
+    times = {name: claims[name] for name in ("exp", "nbf", "iat") if name in claims}
+    for name, value in times.items():
+        if not _is_numeric_date(value):
+            raise Unauthorized(f"{name} is not a time")
+    if "exp" not in times or times["exp"] < now - CLOCK_SKEW_SECONDS:
+        raise Unauthorized("token expired")
+    if times.get("nbf", now) > now + CLOCK_SKEW_SECONDS:
+        raise Unauthorized("token not valid yet")
+    if times.get("iat", now) > now + CLOCK_SKEW_SECONDS:
+        raise Unauthorized("token issued in the future")
+
+
+def _is_numeric_date(value: object) -> bool:
+    """Seconds since the epoch: not a bool (an int to Python), nor NaN (false in every comparison) or Infinity."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return not isinstance(value, float) or math.isfinite(value)
 
 
 def bearer_token(authorization: str | None) -> str:

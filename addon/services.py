@@ -37,10 +37,13 @@ class Services:
     directory_sites: DirectorySites = field(default_factory=DirectorySites)
     offline: OfflineAccess = field(default_factory=lambda: OfflineAccess(None))
     tasks: LocalTasks = field(default_factory=LocalTasks)
+    # What follows a user's answer (audit rows, SIP addresses, tracking a calendar), apart from the syncs.
+    after_answer: LocalTasks = field(default_factory=LocalTasks)
     # Set with ADDON_TASKS_QUEUE: background syncs go through Cloud Tasks.
     cloud_tasks: CloudTasks | None = None
 
     def close(self) -> None:
+        self.after_answer.close()
         self.tasks.close()
         self.google.close()
         self.meetings.close()

@@ -166,3 +166,13 @@ def service_not_offered(tr: Translator, service: str, request_id: str | None = N
         ),
         request_id,
     )
+
+
+def store_unavailable(tr: Translator, request_id: str | None = None) -> Json:
+    """The add-on's own store (Datastore) did not answer in time, or stopped answering a moment ago."""
+    return problem_card(
+        tr,
+        tr("The add-on's storage is not answering"),
+        tr("Try again in a minute. If it keeps happening, give your administrator the reference below."),
+        request_id,
+    )

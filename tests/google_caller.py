@@ -56,6 +56,11 @@ class GoogleCaller:
     ) -> TestResponse:
         auth = {"Authorization": f"Bearer {token or self.system_token(path.split('?')[0])}"}
         response = self.client.post(path, json=body, headers={**auth, **(headers or {})})
+        # What follows the answer (audit rows, a SIP address, tracking the calendar) is done before the test
+        # looks, so it never races a test's next step; the syncs it starts run on as they do.
+        application = getattr(self.client, "application", None)  # in-process; a live server is not waited on
+        if application is not None:
+            assert application.extensions["addon"].after_answer.wait_idle(20)
         answer = _json_of(response)
         refused = refused_links(answer, self.link_prefixes)
         assert not refused, f"Google would not open {refused}: not in openLinkUrlPrefixes {self.link_prefixes}"

@@ -19,7 +19,7 @@ import requests
 
 from addon.meetings import oauth
 from addon.meetings.http import ServiceClient
-from addon.meetings.model import Meeting, MeetingOptions, MeetingSpec
+from addon.meetings.model import KnownMeeting, Meeting, MeetingOptions, MeetingSpec
 from addon.meetings.oauth import OAuthApp, Pkce
 from addon.meetings.webex import WebexProvider, webex_oauth_app
 from addon.meetings.zoom import ZoomProvider, zoom_oauth_app
@@ -53,6 +53,22 @@ def a_spec(start: datetime | None = None, minutes: int = 30, **fields: object) -
         **fields,
     }
     return MeetingSpec(**values)
+
+
+def known(meeting: Meeting, spec: MeetingSpec, key: str = KEY) -> KnownMeeting:
+    """What a caller's record knows of a meeting it made or updated from `spec`."""
+    return KnownMeeting(
+        idempotency_key=key,
+        join_url=meeting.join_url,
+        invitees=spec.invitees,
+        no_fixed_time=meeting.no_fixed_time,
+        alternative_hosts=spec.options.alternative_hosts,
+    )
+
+
+def calls_since(fake: ServiceFake, seen: int) -> list[tuple[str, str]]:
+    """The API calls (method, path) the fake answered after the first `seen` requests, OAuth left out."""
+    return [(r.method, r.path) for r in fake.state.requests[seen:] if r.path.startswith(("/v1/", "/v2/"))]
 
 
 def authorize(oauth_app: OAuthApp, pkce: Pkce, redirect_uri: str, state: str = "st-123") -> dict[str, list[str]]:
@@ -98,6 +114,8 @@ class MeetingService:
     # The body of a 401 for an access token the service refuses; None: the fake's own.
     unauthorized_body: dict[str, Any] | None
     refusal: str  # what the service says of `refused_spec`
+    # The calls `completed` makes for a meeting just created (Zoom's SIP address takes one of its own).
+    completing_calls: tuple[str, ...]
     passcode_refusals: tuple[PasscodeRefusal, ...]
 
     def oauth_app(self, fake: Any) -> OAuthApp:
@@ -113,10 +131,6 @@ class MeetingService:
     def listings(self, fake: ServiceFake) -> int:
         """How often meetings were listed (or read), to find one made before."""
         return len(fake.requests_to("GET", self.create_path))
-
-    def read_back(self, meeting: Meeting) -> Meeting:
-        """What reading a just created meeting answers."""
-        return meeting
 
     def gone(self, meeting_id: str) -> str:
         """What the service says of a deleted meeting (a regular expression)."""
@@ -141,6 +155,14 @@ class MeetingService:
         """Whom the service names as the meeting's host."""
         raise NotImplementedError
 
+    def schedule(self, fake: Any, meeting_id: str) -> tuple[str, datetime, int]:
+        """The meeting's title, start and length in minutes, as the service keeps them."""
+        raise NotImplementedError
+
+    def invited(self, fake: Any, meeting_id: str) -> list[str]:
+        """Whom the service lists as invited, in the order they were invited."""
+        raise NotImplementedError
+
     def make_passcodes_strict(self, fake: Any) -> None:
         """The strictest passcode rules the add-on's new passcodes must still meet."""
         raise NotImplementedError
@@ -161,6 +183,7 @@ class ZoomService(MeetingService):
     short_rate_limit = None  # the fake's own: a date one second ahead
     unauthorized_body: ClassVar[dict[str, Any] | None] = {"code": 124, "message": "Invalid access token."}
     refusal = "end_times must be between 1 and 50"
+    completing_calls = ("POST /v2/meetings/{id}/sip_dialing",)
     passcode_refusals = (
         PasscodeRefusal(
             "only-numeric",
@@ -180,9 +203,6 @@ class ZoomService(MeetingService):
     def provider(self, client: ServiceClient, credentials: TokenCredentials) -> ZoomProvider:
         return ZoomProvider(client, credentials)
 
-    def read_back(self, meeting: Meeting) -> Meeting:
-        return dataclasses.replace(meeting, sip_address=None)  # asked for once, when the meeting is made
-
     def gone(self, meeting_id: str) -> str:
         return f"Meeting does not exist: {meeting_id}"
 
@@ -201,6 +221,14 @@ class ZoomService(MeetingService):
 
     def host(self, fake: FakeZoom, meeting_id: str) -> str:
         return fake.meetings[meeting_id].host
+
+    def schedule(self, fake: FakeZoom, meeting_id: str) -> tuple[str, datetime, int]:
+        meeting = fake.meetings[meeting_id]
+        assert meeting.starts_at is not None
+        return meeting.data["topic"], meeting.starts_at, meeting.data["duration"]
+
+    def invited(self, fake: FakeZoom, meeting_id: str) -> list[str]:
+        return [invitee["email"] for invitee in fake.meetings[meeting_id].data["settings"]["meeting_invitees"]]
 
     def make_passcodes_strict(self, fake: FakeZoom) -> None:
         requirement = fake.passcode_requirement
@@ -227,6 +255,7 @@ class WebexService(MeetingService):
     short_rate_limit: ClassVar[dict[str, str] | None] = {"Retry-After": "0"}
     unauthorized_body = None
     refusal = "start cannot be before current date and time"
+    completing_calls = ()
     passcode_refusals = (
         PasscodeRefusal(
             "too-short",
@@ -258,6 +287,17 @@ class WebexService(MeetingService):
 
     def host(self, fake: FakeWebex, meeting_id: str) -> str:
         return fake.meetings[meeting_id].data["hostEmail"]
+
+    def schedule(self, fake: FakeWebex, meeting_id: str) -> tuple[str, datetime, int]:
+        meeting = fake.meetings[meeting_id]
+        return (
+            meeting.data["title"],
+            meeting.starts_at,
+            int((meeting.ends_at - meeting.starts_at).total_seconds() // 60),
+        )
+
+    def invited(self, fake: FakeWebex, meeting_id: str) -> list[str]:
+        return [invitee["email"] for invitee in fake.meetings[meeting_id].invitees]
 
     def make_passcodes_strict(self, fake: FakeWebex) -> None:
         fake.password_rules.min_symbols = 1

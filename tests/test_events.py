@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
+import logging
 from typing import Any
 
 import pytest
+from werkzeug.test import TestResponse
 
 from addon.events import BadEvent, parse_event
 from tests.card_schema import trigger_cards
@@ -114,6 +117,12 @@ MALFORMED: list[tuple[str, Any]] = [
         "attendee without email",
         {"commonEventObject": {"hostApp": "CALENDAR"}, "calendar": {"calendarId": "c", "attendees": [{}]}},
     ),
+    (
+        "OAuth token that no HTTP header can carry",
+        {"commonEventObject": {"hostApp": "GMAIL"}, "authorizationEventObject": {"userOAuthToken": "ya29.😀"}},
+    ),
+    ("message token with a space", {"commonEventObject": {"hostApp": "GMAIL"}, "gmail": {"accessToken": "a b"}}),
+    ("a form input named at length", {"commonEventObject": {"hostApp": "GMAIL", "formInputs": {"k" * 10_000: 5}}}),
 ]
 
 
@@ -160,16 +169,65 @@ def test_non_json_bodies_get_a_400(caller: GoogleCaller, data: bytes, content_ty
     assert "error" in response.get_json()
 
 
-def test_oversized_bodies_are_refused(caller: GoogleCaller) -> None:
-    token = caller.system_token("/gmail/home")
-
-    response = caller.client.post(
-        "/gmail/home",
-        data=b"{" + b" " * (2 * 1024 * 1024) + b"}",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+def post_raw(caller: GoogleCaller, data: bytes, path: str = "/gmail/home") -> TestResponse:
+    token = caller.system_token(path)
+    return caller.client.post(
+        path, data=data, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     )
 
+
+def test_oversized_bodies_are_refused(caller: GoogleCaller) -> None:
+    response = post_raw(caller, b"{" + b" " * (2 * 1024 * 1024) + b"}")
+
     assert response.status_code == 413
+    assert response.get_json() == {"error": "the body is larger than 1048576 bytes"}
+
+
+def valid_with(caller: GoogleCaller, field: bytes) -> bytes:
+    """A real event object, with one more field whose JSON text is `field`."""
+    return json.dumps(caller.event("GMAIL")).encode()[:-1] + b', "extra": ' + field + b"}"
+
+
+@pytest.mark.parametrize(
+    ("field", "reason"),
+    [
+        (b"[" * 5000 + b"]" * 5000, "the body nests deeper than 64 levels"),
+        (b"[" * 100_000, "the body nests deeper than 64 levels"),
+        (b'{"a":' * 65 + b"1" + b"}" * 65, "the body nests deeper than 64 levels"),
+        (b'"a \\" [[[[ still a string", ' + b"[" * 70, "the body nests deeper than 64 levels"),
+        (b'"\\ud800"', "the body has text that is not Unicode (a lone surrogate escape)"),
+        (b'{"\\udfff": 1}', "the body has text that is not Unicode (a lone surrogate escape)"),
+        (b'"\\ude00\\ud83d"', "the body has text that is not Unicode (a lone surrogate escape)"),
+        (b'"\xed\xa0\x80"', "the body is not UTF-8"),
+        (b'"caf\xc3"', "the body is not UTF-8"),
+        (b'"\xc0\xaf"', "the body is not UTF-8"),
+        (b"NaN", "the body is not JSON: NaN, Infinity or a number too long to read"),
+        (b"1" * 5000, "the body is not JSON: NaN, Infinity or a number too long to read"),
+        (b'"a\x00b"', "the body is not JSON: Invalid control character"),
+    ],
+)
+def test_bodies_the_parser_cannot_take_are_a_400_logged_as_a_warning(
+    caller: GoogleCaller, caplog: pytest.LogCaptureFixture, field: bytes, reason: str
+) -> None:
+    with caplog.at_level(logging.INFO):
+        response = post_raw(caller, valid_with(caller, field))
+
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith(reason)
+    assert [r.levelname for r in caplog.records if "refused a request body" in r.getMessage()] == ["WARNING"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        b"[" * 60 + b"]" * 60,
+        b'"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["',
+        b'"\\ud83d\\ude00 \\\\ud800"',
+    ],
+)
+def test_what_google_could_send_is_not_refused_on_the_way(caller: GoogleCaller, field: bytes) -> None:
+    assert post_raw(caller, valid_with(caller, field)).status_code == 200
 
 
 def test_unverified_requests_are_refused_before_the_body_is_judged(caller: GoogleCaller) -> None:

@@ -419,6 +419,7 @@ def every_card(tr: Translator) -> dict[str, dict[str, Any]]:
         "meeting gone": problems.meeting_gone(tr, "Webex", "req-1"),
         "rejected": problems.meeting_rejected(tr, "Zoom", "", "req-1"),
         "not offered": problems.service_not_offered(tr, "Webex"),
+        "store down": problems.store_unavailable(tr, "req-1"),
     }
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from addon.meetings.jitsi import JitsiProvider
-from addon.meetings.model import MeetingOptions, MeetingRejected, MeetingSpec
+from addon.meetings.model import KnownMeeting, MeetingOptions, MeetingRejected, MeetingSpec
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 SPEC = MeetingSpec("Design review", START, START + timedelta(minutes=30), "Europe/Zurich")
@@ -77,11 +77,20 @@ def test_a_recurring_series_gets_a_token_that_outlives_the_first_occurrence() ->
 def test_update_keeps_the_room_and_delete_has_nothing_to_do() -> None:
     jitsi = JitsiProvider("https://meet.jit.si", b"s")
     meeting = jitsi.create(SPEC, "k")
+    record = KnownMeeting("k", meeting.join_url, SPEC.invitees, no_fixed_time=False)
 
     moved = MeetingSpec("Moved", START + timedelta(days=1), START + timedelta(days=1, hours=1), "UTC")
     assert jitsi.update(meeting.meeting_id, moved).join_url == meeting.join_url
+    assert jitsi.update(meeting.meeting_id, moved, known=record) == jitsi.update(meeting.meeting_id, moved)
     jitsi.delete(meeting.meeting_id)
     assert jitsi.get(meeting.meeting_id).join_url == meeting.join_url
+
+
+def test_a_room_needs_nothing_more_to_be_complete() -> None:
+    jitsi = JitsiProvider("https://video.corp.example", b"s", app_id="scheduler", app_secret="jwt-secret")
+    meeting = jitsi.create(SPEC, "k")
+
+    assert jitsi.completed(meeting) == meeting
 
 
 def test_ids_that_are_not_our_rooms_are_refused() -> None:

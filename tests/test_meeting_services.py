@@ -38,6 +38,8 @@ from tests.meeting_services import (
     a_spec,
     at,
     authorize,
+    calls_since,
+    known,
 )
 from tests.pauses import Pauses
 
@@ -72,7 +74,7 @@ def test_a_create_that_times_out_finds_the_meeting_the_service_made(
 
     assert list(service_fake.meetings) == [meeting.meeting_id]
     assert len(meeting_service.posted(service_fake)) == 1
-    assert meeting.sip_address is not None
+    assert provider.completed(meeting).sip_address is not None
     assert provider.create(a_spec(), KEY) == meeting
 
 
@@ -119,15 +121,57 @@ def test_a_refusal_carries_the_services_own_message(
     assert meeting_service.listings(service_fake) == 1  # a refusal is not a lost answer
 
 
+def test_create_makes_only_its_own_call_and_completed_gives_the_sip_address(
+    meeting_service: MeetingService, service_fake: ServiceFake, provider: MeetingProvider
+) -> None:
+    provider.create(a_spec(), KEY + "-earlier", maybe_made=False)  # Webex reads the user's site once
+    seen = len(service_fake.state.requests)
+
+    meeting = provider.create(a_spec(), KEY, maybe_made=False)
+    creating, made = calls_since(service_fake, seen), len(service_fake.state.requests)
+    completed = provider.completed(meeting)
+
+    assert creating == [("POST", meeting_service.create_path)]  # nothing else on the user's way
+    expected = [tuple(call.format(id=meeting.meeting_id).split(" ")) for call in meeting_service.completing_calls]
+    assert calls_since(service_fake, made) == expected
+    assert completed.sip_address is not None
+    assert dataclasses.replace(completed, sip_address=meeting.sip_address) == meeting
+    assert provider.get(meeting.meeting_id) == meeting  # a read carries what the create carried
+
+
 # Updating, reading, deleting ---------------------------------------------------------------
 
 
-def test_update_of_a_deleted_meeting_says_it_is_gone(provider: MeetingProvider) -> None:
+@pytest.mark.parametrize("with_known", [False, True], ids=["unknown", "known"])
+def test_update_of_a_deleted_meeting_says_it_is_gone(provider: MeetingProvider, with_known: bool) -> None:
     meeting = provider.create(a_spec(), KEY)
     provider.delete(meeting.meeting_id)
 
     with pytest.raises(MeetingGone):
-        provider.update(meeting.meeting_id, a_spec())
+        provider.update(meeting.meeting_id, a_spec(), known=known(meeting, a_spec()) if with_known else None)
+
+
+@pytest.mark.parametrize("with_known", [False, True], ids=["unknown", "known"])
+def test_an_update_moves_and_renames_the_meeting_which_keeps_its_link_and_is_found_again(
+    meeting_service: MeetingService, service_fake: ServiceFake, provider: MeetingProvider, with_known: bool
+) -> None:
+    spec = a_spec()
+    meeting = provider.create(spec, KEY, maybe_made=False)
+    later = at(days=31, hour=15)
+    moved = a_spec(later, minutes=60, title="Design review (moved)", invitees=("bob@corp.example",))
+
+    updated = provider.update(meeting.meeting_id, moved, known=known(meeting, spec) if with_known else None)
+
+    assert (updated.meeting_id, updated.join_url, updated.no_fixed_time) == (
+        meeting.meeting_id,
+        meeting.join_url,
+        False,
+    )
+    assert meeting_service.schedule(service_fake, meeting.meeting_id) == ("Design review (moved)", later, 60)
+    assert meeting_service.invited(service_fake, meeting.meeting_id) == ["bob@corp.example"]
+    assert provider.create(moved, KEY).meeting_id == meeting.meeting_id  # an earlier attempt's meeting is found
+    assert len(meeting_service.posted(service_fake)) == 1
+    assert service_fake.emails_sent == []
 
 
 def test_deleting_twice_is_fine(
@@ -145,7 +189,7 @@ def test_deleting_twice_is_fine(
 
 def test_get_after_delete_says_the_meeting_is_gone(meeting_service: MeetingService, provider: MeetingProvider) -> None:
     meeting = provider.create(a_spec(), KEY)
-    assert provider.get(meeting.meeting_id) == meeting_service.read_back(meeting)
+    assert provider.get(meeting.meeting_id) == meeting
 
     provider.delete(meeting.meeting_id)
 
@@ -189,7 +233,7 @@ def test_a_short_rate_limit_is_waited_out_on_a_read(
     meeting = provider.create(a_spec(), KEY)
     service_fake.fail(meeting_service.meeting_path, 429, method="GET", headers=meeting_service.short_rate_limit)
 
-    assert provider.get(meeting.meeting_id) == meeting_service.read_back(meeting)
+    assert provider.get(meeting.meeting_id) == meeting
     assert len(service_fake.requests_to("GET", meeting_service.meeting_path + meeting.meeting_id)) == 2
     assert len(pauses.seconds) == 1
 
@@ -205,7 +249,7 @@ def test_reads_survive_503s(
     meeting = provider.create(a_spec(), KEY)
     service_fake.fail(meeting_service.meeting_path, 503, times=failures, method="GET")
 
-    assert provider.get(meeting.meeting_id) == meeting_service.read_back(meeting)
+    assert provider.get(meeting.meeting_id) == meeting
     assert len(service_fake.requests_to("GET", meeting_service.meeting_path + meeting.meeting_id)) == failures + 1
     assert len(pauses.seconds) == failures
 
@@ -237,7 +281,7 @@ def test_an_expired_access_token_is_refreshed_once_and_the_newest_refresh_token_
     else:
         assert grant.refresh == first_refresh_token
     service_fake.expire_access_tokens()
-    assert provider.get(meeting.meeting_id) == meeting_service.read_back(meeting)
+    assert provider.get(meeting.meeting_id) == meeting
     assert service_fake.refreshes == 2
     assert grant.revoked == []
 

@@ -117,8 +117,10 @@ def test_an_event_moved_in_the_editor_takes_its_meeting_along_when_saved(preview
     context = {"host": "CALENDAR", "trigger": "event", "calendarId": event["calendarId"], "eventId": event["id"]}
     (card,) = trigger_cards(open_trigger(preview, **context))
     invoke(preview, actions_of(card)["Add Jitsi Meet meeting"], context)
-    # The new meeting's first calendar sync runs in the background; let it end, or it may follow the edit first.
-    assert preview.application.extensions["addon"].tasks.wait_idle(10)
+    # The new meeting's first calendar sync runs in the background (started after the answer); let it end, or
+    # it may follow the edit first.
+    services = preview.application.extensions["addon"]
+    assert services.after_answer.wait_idle(10) and services.tasks.wait_idle(10)
     sync_token = sample_calendar(preview)["nextSyncToken"]
     zone = ZoneInfo("Europe/Zurich")
     start = datetime.combine(datetime.now(zone).date() + timedelta(days=4), time(15, 30), zone)
@@ -178,6 +180,24 @@ def test_an_event_edit_that_makes_no_sense_is_refused_and_changes_nothing(
     assert answer.status_code == 400
     assert reason in answer.get_json()["error"]
     assert preview.get("/preview/api/samples").get_json()["events"] == before
+
+
+@pytest.mark.parametrize("path", ["/preview/api/open", "/preview/api/invoke", "/preview/api/events/any"])
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"[" * 5000 + b"]" * 5000, "nests deeper"),
+        (b'{"title": "\\ud800"}', "not Unicode"),
+        (b'{"title": "\xff"}', "not UTF-8"),
+    ],
+)
+def test_the_preview_reads_its_bodies_as_the_add_on_does(
+    preview: FlaskClient, path: str, data: bytes, reason: str
+) -> None:
+    answer = preview.post(path, data=data, content_type="application/json")
+
+    assert answer.status_code == 400
+    assert reason in answer.get_json()["error"]
 
 
 def sample_calendar(client: FlaskClient, sync_token: str | None = None) -> dict[str, Any]:

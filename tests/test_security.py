@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from addon.security import GoogleCerts
+from addon.security import CLOCK_SKEW_SECONDS, GoogleCerts
 from tests.fakes.google import FakeGoogle
 from tests.fakes.identity import SigningKey, hs256_token, system_claims, unsigned_token, user_claims
 from tests.google_caller import ALICE, GoogleCaller
@@ -37,6 +37,13 @@ def forged(caller: GoogleCaller, google: FakeGoogle) -> dict[str, Callable[[], s
         ),
         "expired": lambda: signed(exp=int(time.time()) - 600, iat=int(time.time()) - 4200),
         "issued in the future": lambda: signed(iat=int(time.time()) + 3600, exp=int(time.time()) + 7200),
+        "issued past the clock skew": lambda: signed(iat=int(time.time()) + CLOCK_SKEW_SECONDS + 30),
+        "not valid yet": lambda: signed(nbf=int(time.time()) + 3600),
+        "nbf past the clock skew": lambda: signed(nbf=int(time.time()) + CLOCK_SKEW_SECONDS + 30),
+        "nbf not a time": lambda: signed(nbf="now"),
+        "iat not a time": lambda: signed(iat=[0]),
+        "exp NaN": lambda: signed(exp=float("nan")),
+        "exp Infinity": lambda: signed(exp=float("inf")),
         "no exp": lambda: google.key.sign({k: v for k, v in system_claims(url, sa).items() if k != "exp"}),
         "alg none": lambda: unsigned_token(system_claims(url, sa), google.key.kid),
         "HS256 keyed with the public cert": lambda: hs256_token(
@@ -82,6 +89,13 @@ FORGERIES = [
     "email_verified missing",
     "expired",
     "issued in the future",
+    "issued past the clock skew",
+    "not valid yet",
+    "nbf past the clock skew",
+    "nbf not a time",
+    "iat not a time",
+    "exp NaN",
+    "exp Infinity",
     "no exp",
     "alg none",
     "HS256 keyed with the public cert",
@@ -149,6 +163,11 @@ def test_the_called_url_with_or_without_query_or_the_origin_is_a_valid_audience(
         "other key, same kid",
         "wrong audience",
         "expired",
+        "not valid yet",
+        "nbf past the clock skew",
+        "issued in the future",
+        "issued past the clock skew",
+        "exp Infinity",
         "system token instead",
         "no email",
         "unverified email",
@@ -161,6 +180,11 @@ def test_forged_or_missing_user_tokens_are_refused(caller: GoogleCaller, google:
         "other key, same kid": lambda: SigningKey(google.key.kid).sign(user_claims(client_id, ALICE.sub, ALICE.email)),
         "wrong audience": lambda: caller.user_token(aud="another-client.apps.googleusercontent.com"),
         "expired": lambda: caller.user_token(exp=int(time.time()) - 3600),
+        "not valid yet": lambda: caller.user_token(nbf=int(time.time()) + 3600),
+        "nbf past the clock skew": lambda: caller.user_token(nbf=int(time.time()) + CLOCK_SKEW_SECONDS + 30),
+        "issued in the future": lambda: caller.user_token(iat=int(time.time()) + 3600, exp=int(time.time()) + 7200),
+        "issued past the clock skew": lambda: caller.user_token(iat=int(time.time()) + CLOCK_SKEW_SECONDS + 30),
+        "exp Infinity": lambda: caller.user_token(exp=float("inf")),
         "system token instead": lambda: caller.system_token(PATH),
         "no email": lambda: google.key.sign(
             {k: v for k, v in user_claims(client_id, ALICE.sub, ALICE.email).items() if k != "email"}
@@ -178,6 +202,23 @@ def test_forged_or_missing_user_tokens_are_refused(caller: GoogleCaller, google:
 
     assert response.status_code == 401
     assert response.get_json() == {"error": "unauthorized"}
+
+
+@pytest.mark.parametrize(
+    "off",
+    [{"exp": -CLOCK_SKEW_SECONDS + 15}, {"nbf": CLOCK_SKEW_SECONDS - 15}, {"iat": CLOCK_SKEW_SECONDS - 15}],
+    ids=["expired a moment ago", "valid in a moment", "issued in a moment"],
+)
+def test_a_clock_a_little_off_is_allowed_the_same_for_exp_nbf_and_iat(
+    caller: GoogleCaller, off: dict[str, int]
+) -> None:
+    claims = {name: int(time.time()) + seconds for name, seconds in off.items()}
+    event = caller.event("GMAIL")
+    event["authorizationEventObject"]["userIdToken"] = caller.user_token(**claims)
+
+    response = caller.post(PATH, event, token=caller.system_token(PATH, **claims))
+
+    assert response.status_code == 200
 
 
 def test_the_user_is_who_the_verified_token_says_not_the_body(caller: GoogleCaller, google: FakeGoogle) -> None:

@@ -66,7 +66,7 @@ def test_the_tasks_called_by_the_scheduler_do_their_work(
     (channel,) = google.channels_of(ALICE.email)
     assert after_renewal is not None and after_renewal.channel_id == channel.channel_id
     assert after_renewal.sync_token is None
-    assert reconciled == {"synced": 1, "deleted": 0}
+    assert reconciled == {"synced": 1, "deleted": 0, "left_behind_deleted": 0}
     assert after_reconcile is not None and after_reconcile.sync_token  # the calendar was read
     assert purged["purged"]["MeetingLink"] == 1 and services.store.get(MeetingLink, "cal/old") is None
 
@@ -125,6 +125,7 @@ def test_the_purge_deletes_what_outlived_its_retention_and_keeps_the_rest(
         "OAuthState": 1,
         "WatchChannel": 0,
         "PendingDeletion": 0,
+        "PendingCreate": 0,
     }
     assert store.get(MeetingLink, "cal/current") is not None
     assert [link.link_id for link in store.with_prefix(MeetingLink, "cal/")] == ["cal/current"]

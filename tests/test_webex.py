@@ -11,11 +11,17 @@ import pytest
 import requests
 
 from addon.meetings.http import ServiceClient
-from addon.meetings.model import MeetingGone, MeetingOptions, MeetingRejected, ServiceUnavailable
+from addon.meetings.model import GrantRevoked, MeetingGone, MeetingOptions, MeetingRejected, ServiceUnavailable
+from addon.meetings.oauth import OAuthApp, TokenSet
 from addon.meetings.webex import WebexProvider, integration_tag
+from addon.meetings.webex_sites import DefaultSites
+from addon.services import Services
 from tests.fakes.credentials import TokenCredentials
 from tests.fakes.webex import FakeWebex
-from tests.meeting_services import ALICE, KEY, WEBEX, WEEKLY, MeetingService, a_spec, at
+from tests.google_caller import ALICE as ALICE_IN_GOOGLE
+from tests.meeting_services import ALICE, KEY, WEBEX, WEEKLY, MeetingService, a_spec, at, calls_since, known
+
+BOB = "bob@corp.example"
 
 
 @pytest.fixture
@@ -138,6 +144,86 @@ def test_the_users_default_site_is_used_when_none_is_configured(webex: FakeWebex
     assert len(webex.requests_to("GET", "/v1/meetingPreferences/sites")) == 1
 
 
+def sites_read(webex: FakeWebex) -> int:
+    return len(webex.requests_to("GET", "/v1/meetingPreferences/sites"))
+
+
+def connect(services: Services, webex: FakeWebex, user_id: str, email: str) -> None:
+    """The user connects (or connects again) a Webex account, as the sign-in saves it."""
+    tokens = webex.connect(email)
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    services.meetings.grants.save(user_id, "webex", TokenSet(tokens["access_token"], tokens["refresh_token"], expires))
+
+
+def test_each_users_site_is_read_once_across_requests(webex: FakeWebex, services: Services) -> None:
+    connect(services, webex, ALICE_IN_GOOGLE.sub, ALICE)
+    connect(services, webex, "bob-sub", BOB)
+
+    for key in (KEY, KEY + "-2"):  # two requests, each with a provider of its own
+        services.meetings.provider(ALICE_IN_GOOGLE.sub, "webex").create(a_spec(), key, maybe_made=False)
+    services.meetings.provider("bob-sub", "webex").create(a_spec(), KEY + "-bob", maybe_made=False)
+
+    assert sites_read(webex) == 2
+    assert [body["siteUrl"] for body in WEBEX.posted(webex)] == ["corp.webex.com"] * 3
+
+
+def test_a_revoked_grant_leaves_no_site_behind(webex: FakeWebex, services: Services) -> None:
+    connect(services, webex, ALICE_IN_GOOGLE.sub, ALICE)
+    services.meetings.provider(ALICE_IN_GOOGLE.sub, "webex").create(a_spec(), KEY, maybe_made=False)
+    webex.revoke_user(ALICE)
+
+    with pytest.raises(GrantRevoked):
+        services.meetings.provider(ALICE_IN_GOOGLE.sub, "webex").create(a_spec(), KEY + "-2", maybe_made=False)
+    # She connects another account, whose default site is another one.
+    webex.state.sites = [{"siteUrl": "corp-events.webex.com", "default": True}]
+    connect(services, webex, ALICE_IN_GOOGLE.sub, ALICE)
+    meeting = services.meetings.provider(ALICE_IN_GOOGLE.sub, "webex").create(a_spec(), KEY + "-2", maybe_made=False)
+
+    assert urlsplit(meeting.join_url).hostname == "corp-events.webex.com"
+    assert sites_read(webex) == 2
+
+
+def test_a_site_remembered_from_an_account_since_replaced_is_read_again(webex: FakeWebex, services: Services) -> None:
+    connect(services, webex, ALICE_IN_GOOGLE.sub, ALICE)
+    services.meetings.provider(ALICE_IN_GOOGLE.sub, "webex").create(a_spec(), KEY, maybe_made=False)
+    # She connects another account, on a site of its own, while the first one's grant still works.
+    webex.state.sites = [{"siteUrl": "acme.webex.com", "default": True}]
+    connect(services, webex, ALICE_IN_GOOGLE.sub, ALICE)
+
+    meeting = services.meetings.provider(ALICE_IN_GOOGLE.sub, "webex").create(a_spec(), KEY + "-2", maybe_made=False)
+
+    assert urlsplit(meeting.join_url).hostname == "acme.webex.com"
+    assert [body["siteUrl"] for body in WEBEX.posted(webex)] == ["corp.webex.com", "corp.webex.com", "acme.webex.com"]
+    assert len(webex.meetings) == 2  # the refused create made nothing
+    assert sites_read(webex) == 2
+
+
+def test_a_site_is_remembered_for_an_hour_for_so_many_users(
+    webex: FakeWebex, service_client: ServiceClient, grant: TokenCredentials, oauth_app: OAuthApp
+) -> None:
+    now = [0.0]
+    sites = DefaultSites(ttl_seconds=3600, most_users=1, clock=lambda: now[0])
+    bob = TokenCredentials(oauth_app, webex.connect(BOB))
+
+    def create(credentials: TokenCredentials, user_id: str, key: str) -> str | None:
+        provider = WebexProvider(service_client, credentials, sites=sites, user_id=user_id)
+        return urlsplit(provider.create(a_spec(), key, maybe_made=False).join_url).hostname
+
+    assert create(grant, "alice", KEY) == "corp.webex.com"
+    webex.state.sites = [  # her admin moves her to another of her sites
+        {"siteUrl": "corp.webex.com", "default": False},
+        {"siteUrl": "corp-events.webex.com", "default": True},
+    ]
+    now[0] = 3599.0
+    assert create(grant, "alice", KEY + "-2") == "corp.webex.com"  # an hour at most, since it still works
+    now[0] = 3601.0
+    assert create(grant, "alice", KEY + "-3") == "corp-events.webex.com"
+    assert sites_read(webex) == 2
+    create(bob, "bob", KEY + "-bob")  # room for one user only: Alice's site makes way for Bob's
+    create(grant, "alice", KEY + "-4")
+    assert sites_read(webex) == 4
+
+
 def test_a_configured_site_is_used_without_asking(
     webex: FakeWebex, service_client: ServiceClient, grant: TokenCredentials
 ) -> None:
@@ -168,6 +254,80 @@ def test_update_moves_and_renames_the_meeting(webex: FakeWebex, provider: WebexP
     assert provider.create(a_spec(later, minutes=60), KEY) == updated
 
 
+def test_a_one_off_update_with_what_the_record_knows_reads_nothing_first(
+    webex: FakeWebex, provider: WebexProvider
+) -> None:
+    spec = a_spec()
+    meeting = provider.create(spec, KEY, maybe_made=False)
+    seen = len(webex.state.requests)
+    later = at(days=31, hour=15)
+
+    updated = provider.update(meeting.meeting_id, a_spec(later, title="Moved"), known=known(meeting, spec))
+
+    assert calls_since(webex, seen) == [("PATCH", f"/v1/meetings/{meeting.meeting_id}")]
+    assert updated == provider.get(meeting.meeting_id)  # Webex answers the PATCH with the whole meeting
+    assert webex.meetings[meeting.meeting_id].starts_at == later
+    assert invited(webex, meeting.meeting_id) == {"bob@corp.example": False, "carol@partner.example": False}
+
+
+def test_an_update_with_what_the_record_knows_invites_only_the_new_guests(
+    webex: FakeWebex, provider: WebexProvider
+) -> None:
+    spec = a_spec()
+    meeting = provider.create(spec, KEY, maybe_made=False)
+    seen = len(webex.state.requests)
+
+    provider.update(
+        meeting.meeting_id, a_spec(invitees=(*spec.invitees, "dave@corp.example")), known=known(meeting, spec)
+    )
+
+    assert calls_since(webex, seen) == [
+        ("PATCH", f"/v1/meetings/{meeting.meeting_id}"),
+        ("POST", "/v1/meetingInvitees"),
+    ]
+    assert list(invited(webex, meeting.meeting_id)) == [
+        "bob@corp.example",
+        "carol@partner.example",
+        "dave@corp.example",
+    ]
+    assert webex.emails_sent == []
+
+
+def test_an_update_with_what_the_record_knows_removes_a_removed_guest(
+    webex: FakeWebex, provider: WebexProvider
+) -> None:
+    spec = a_spec()
+    meeting = provider.create(spec, KEY, maybe_made=False)
+    seen = len(webex.state.requests)
+
+    provider.update(meeting.meeting_id, a_spec(invitees=("bob@corp.example",)), known=known(meeting, spec))
+
+    calls = calls_since(webex, seen)
+    assert [method for method, _ in calls] == ["PATCH", "GET", "DELETE"]  # the list is read for the guest's id
+    assert calls[1] == ("GET", "/v1/meetingInvitees")
+    assert invited(webex, meeting.meeting_id) == {"bob@corp.example": False}
+    assert webex.emails_sent == []
+
+
+def test_a_meeting_whose_start_has_passed_is_renamed_without_resending_it(
+    webex: FakeWebex, provider: WebexProvider
+) -> None:
+    spec = a_spec()
+    meeting = provider.create(spec, KEY, maybe_made=False)
+    begun = webex.meetings[meeting.meeting_id]
+    begun.starts_at = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
+    begun.ends_at = begun.starts_at + timedelta(minutes=30)
+    begun.data["start"], begun.data["end"] = begun.starts_at.isoformat(), begun.ends_at.isoformat()
+    begun.data["timezone"] = "UTC"
+
+    renamed = a_spec(begun.starts_at, title="Design review (renamed)", time_zone="UTC")
+    provider.update(meeting.meeting_id, renamed, known=known(meeting, spec))
+
+    patch = webex.requests_to("PATCH", f"/v1/meetings/{meeting.meeting_id}")[-1].get_json()
+    assert "start" not in patch and "end" not in patch  # Webex refuses a start in the past
+    assert begun.data["title"] == "Design review (renamed)"
+
+
 def test_update_clears_an_agenda_the_event_no_longer_has(webex: FakeWebex, provider: WebexProvider) -> None:
     meeting = provider.create(a_spec(), KEY)
 
@@ -188,12 +348,16 @@ def invitee_calls(webex: FakeWebex, method: str) -> list:
     return webex.requests_to(method, "/v1/meetingInvitees")
 
 
-def test_update_makes_the_invitees_exactly_the_events_guests(webex: FakeWebex, provider: WebexProvider) -> None:
+@pytest.mark.parametrize("with_known", [False, True], ids=["unknown", "known"])
+def test_update_makes_the_invitees_exactly_the_events_guests(
+    webex: FakeWebex, provider: WebexProvider, with_known: bool
+) -> None:
     meeting = provider.create(a_spec(), KEY)
     options = MeetingOptions(alternative_hosts=("erin@corp.example",))
     guests = ("Carol@Partner.example", "dave@corp.example")
+    record = known(meeting, a_spec()) if with_known else None
 
-    provider.update(meeting.meeting_id, a_spec(invitees=guests, options=options))
+    provider.update(meeting.meeting_id, a_spec(invitees=guests, options=options), known=record)
 
     assert invited(webex, meeting.meeting_id) == {
         "carol@partner.example": False,
@@ -211,12 +375,16 @@ def test_update_makes_the_invitees_exactly_the_events_guests(webex: FakeWebex, p
     assert webex.emails_sent == []
 
 
-def test_an_invitee_made_alternative_host_becomes_co_host_and_back(webex: FakeWebex, provider: WebexProvider) -> None:
+@pytest.mark.parametrize("with_known", [False, True], ids=["unknown", "known"])
+def test_an_invitee_made_alternative_host_becomes_co_host_and_back(
+    webex: FakeWebex, provider: WebexProvider, with_known: bool
+) -> None:
     meeting = provider.create(a_spec(), KEY)
+    co_host = a_spec(options=MeetingOptions(alternative_hosts=("bob@corp.example",)))
 
-    provider.update(meeting.meeting_id, a_spec(options=MeetingOptions(alternative_hosts=("bob@corp.example",))))
+    provider.update(meeting.meeting_id, co_host, known=known(meeting, a_spec()) if with_known else None)
     assert invited(webex, meeting.meeting_id) == {"bob@corp.example": True, "carol@partner.example": False}
-    provider.update(meeting.meeting_id, a_spec())
+    provider.update(meeting.meeting_id, a_spec(), known=known(meeting, co_host) if with_known else None)
 
     assert invited(webex, meeting.meeting_id) == {"bob@corp.example": False, "carol@partner.example": False}
     assert len(invitee_calls(webex, "PUT")) == 2
@@ -280,6 +448,27 @@ def test_an_invitation_whose_answer_is_lost_is_not_repeated(webex: FakeWebex, pr
 
     assert len(invitee_calls(webex, "POST")) == 1
     assert len(webex.meetings[meeting.meeting_id].invitees) == 3
+
+
+def test_an_invitation_whose_answer_was_lost_is_not_sent_twice_from_the_record(
+    webex: FakeWebex, provider: WebexProvider
+) -> None:
+    spec = a_spec()
+    meeting = provider.create(spec, KEY)
+    more = a_spec(invitees=(*spec.invitees, "dave@corp.example"))
+    webex.fail("/v1/meetingInvitees", 503, method="POST", applied=True)
+
+    with pytest.raises(ServiceUnavailable):
+        provider.update(meeting.meeting_id, more, known=known(meeting, spec))
+    provider.update(meeting.meeting_id, more, known=known(meeting, spec))  # the record was not updated
+
+    assert list(invited(webex, meeting.meeting_id)) == [
+        "bob@corp.example",
+        "carol@partner.example",
+        "dave@corp.example",
+    ]
+    assert len(invitee_calls(webex, "GET")) == 1  # Webex said "already invited": the list says who is there
+    assert webex.emails_sent == []
 
 
 def test_a_removal_webex_keeps_failing_stops_the_update_before_anyone_is_added(
@@ -395,8 +584,9 @@ def test_a_daily_series_ends_on_its_until_day(webex: FakeWebex, provider: WebexP
         provider.update_occurrence(meeting.meeting_id, last + timedelta(days=1), a_spec(last + timedelta(days=1)))
 
 
+@pytest.mark.parametrize("with_known", [False, True], ids=["unknown", "known"])
 def test_renaming_a_series_under_way_leaves_its_times_and_exceptions_alone(
-    webex: FakeWebex, provider: WebexProvider
+    webex: FakeWebex, provider: WebexProvider, with_known: bool
 ) -> None:
     spec = a_spec(options=WEEKLY)
     series = provider.create(spec, KEY)
@@ -409,7 +599,7 @@ def test_renaming_a_series_under_way_leaves_its_times_and_exceptions_alone(
     begun.data["end"] = begun.ends_at.astimezone(ZoneInfo("Europe/Berlin")).isoformat()
     renamed = a_spec(begun.starts_at, title="Design review (weekly)", options=WEEKLY)
 
-    provider.update(series.meeting_id, renamed)
+    provider.update(series.meeting_id, renamed, known=known(series, spec) if with_known else None)
 
     patch = webex.requests_to("PATCH", f"/v1/meetings/{series.meeting_id}")[-1].get_json()
     assert "start" not in patch and "end" not in patch and "recurrence" not in patch

@@ -13,6 +13,7 @@ from addon.meetings import oauth
 from addon.meetings.model import (
     DialIn,
     GrantRevoked,
+    Meeting,
     MeetingGone,
     MeetingOptions,
     MeetingRejected,
@@ -23,7 +24,18 @@ from addon.meetings.oauth import OAuthApp, Pkce
 from addon.meetings.zoom import ZoomProvider, agenda_marker
 from tests.fakes.credentials import TokenCredentials
 from tests.fakes.zoom import FakeZoom
-from tests.meeting_services import ALICE, KEY, WEEKLY, ZOOM, MeetingService, a_spec, at, authorize
+from tests.meeting_services import (
+    ALICE,
+    KEY,
+    WEEKLY,
+    ZOOM,
+    MeetingService,
+    a_spec,
+    at,
+    authorize,
+    calls_since,
+    known,
+)
 
 LATER = datetime.now(UTC).year + 2
 
@@ -46,7 +58,8 @@ def test_create_returns_what_invitees_need_to_join(zoom: FakeZoom, provider: Zoo
     assert meeting.join_url == stored["join_url"]
     assert meeting.join_url.startswith(f"https://zoom.us/j/{stored['id']}")
     assert meeting.passcode == stored["password"]
-    assert meeting.sip_address == f"{stored['id']}@zoomcrc.com"
+    assert meeting.sip_address is None  # it takes a call of its own: completed() makes it, off the user's way
+    assert provider.completed(meeting).sip_address == f"{stored['id']}@zoomcrc.com"
     assert meeting.dial_in == (
         DialIn("US (New York)", "+1 6465588656", toll_free=False),
         DialIn("US", "+1 8774369236", toll_free=True),
@@ -214,12 +227,24 @@ def test_options_and_long_text_reach_zoom(zoom: FakeZoom, provider: ZoomProvider
 
 
 def test_sip_address_is_best_effort(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
     zoom.fail("/v2/meetings/", 403, method="POST", body={"code": 200, "message": "No Cloud Room Connector plan."})
 
-    meeting = provider.create(a_spec(), KEY)
+    completed = provider.completed(meeting)
 
-    assert meeting.sip_address is None
-    assert meeting.join_url == zoom.meetings[meeting.meeting_id].data["join_url"]
+    assert completed == meeting
+    assert len(zoom.requests_to("POST", f"/v2/meetings/{meeting.meeting_id}/sip_dialing")) == 1
+    assert completed.join_url == zoom.meetings[meeting.meeting_id].data["join_url"]
+
+
+def test_a_sip_address_zoom_is_slow_to_give_is_asked_for_again(zoom: FakeZoom, provider: ZoomProvider) -> None:
+    meeting = provider.create(a_spec(), KEY)
+    zoom.fail("/v2/meetings/", 503, method="POST")
+
+    completed = provider.completed(meeting)
+
+    assert completed.sip_address == f"{meeting.meeting_id}@zoomcrc.com"
+    assert len(zoom.requests_to("POST", f"/v2/meetings/{meeting.meeting_id}/sip_dialing")) == 2
 
 
 # Updating, reading, deleting ---------------------------------------------------------------
@@ -249,6 +274,49 @@ def test_update_changes_the_meeting_and_keeps_its_marker(zoom: FakeZoom, provide
     assert stored["agenda"] == f"New agenda\n\n{agenda_marker(KEY)}"
     assert provider.create(moved, KEY).meeting_id == meeting.meeting_id
     assert len(ZOOM.posted(zoom)) == 1
+
+
+def test_an_update_with_what_the_record_knows_is_one_patch_and_keeps_the_marker(
+    zoom: FakeZoom, provider: ZoomProvider
+) -> None:
+    spec = a_spec()
+    meeting = provider.create(spec, KEY, maybe_made=False)
+    seen = len(zoom.state.requests)
+    moved = a_spec(at(days=31, hour=15), title="Design review (moved)", agenda="New agenda", invitees=())
+
+    updated = provider.update(meeting.meeting_id, moved, known=known(meeting, spec))
+
+    assert calls_since(zoom, seen) == [("PATCH", f"/v2/meetings/{meeting.meeting_id}")]
+    assert updated == Meeting("zoom", meeting.meeting_id, meeting.join_url)
+    stored = zoom.meetings[meeting.meeting_id].data
+    assert stored["join_url"] == meeting.join_url and stored["password"] == meeting.passcode
+    assert (stored["topic"], stored["agenda"]) == ("Design review (moved)", f"New agenda\n\n{agenda_marker(KEY)}")
+    assert provider.create(moved, KEY) == provider.get(meeting.meeting_id)  # a retried create finds it
+    assert len(ZOOM.posted(zoom)) == 1
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (MeetingOptions(), MeetingOptions(recurrence="FREQ=WEEKLY;BYDAY=TU")),  # one link with no fixed time
+        (MeetingOptions(), MeetingOptions(passcode="n3w-pass")),
+    ],
+    ids=["no-fixed-time", "passcode"],
+)
+def test_an_update_that_may_change_the_join_details_reads_them_again(
+    zoom: FakeZoom, provider: ZoomProvider, before: MeetingOptions, after: MeetingOptions
+) -> None:
+    spec = a_spec(options=before)
+    meeting = provider.create(spec, KEY, maybe_made=False)
+    seen = len(zoom.state.requests)
+
+    updated = provider.update(meeting.meeting_id, a_spec(options=after), known=known(meeting, spec))
+
+    path = f"/v2/meetings/{meeting.meeting_id}"
+    assert calls_since(zoom, seen) == [("PATCH", path), ("GET", path)]
+    assert updated == provider.get(meeting.meeting_id)
+    assert updated.no_fixed_time is bool(after.recurrence)
+    assert updated.passcode == (after.passcode or meeting.passcode)
 
 
 # Failures ----------------------------------------------------------------------------------
@@ -347,7 +415,7 @@ def test_rotating_the_passcode_changes_only_the_passcode(zoom: FakeZoom, provide
     (patch,) = zoom.requests_to("PATCH", f"/v2/meetings/{meeting.meeting_id}")
     assert patch.get_json() == {"password": rotated.passcode}
     assert rotated.join_url == stored["join_url"]
-    assert rotated.sip_address == meeting.sip_address  # read again: Zoom's SIP address carries the passcode
+    assert rotated.sip_address == f"{meeting.meeting_id}@zoomcrc.com"  # read again: it carries the passcode
     assert stored["topic"] == "Design review"
     assert provider.can_rotate_passcode is True
 

@@ -46,7 +46,7 @@ def check_store(doctor: Doctor, settings: Settings) -> Result:
             store.update(records.TaskCursor, PROBE_KEY, lambda _current: None)
         finally:
             store.close()
-    except (sqlite3.Error, OSError) as error:
+    except (records.StoreUnavailable, sqlite3.Error, OSError) as error:
         return problem(
             what,
             f"cannot write {path} ({type(error).__name__}: {error})",
@@ -74,12 +74,14 @@ def _datastore_readable(doctor: Doctor, settings: Settings) -> Result:
             f"no Datastore database ({error.message})",
             f"gcloud firestore databases create --location=REGION --type=datastore-mode --project {project}",
         )
-    except (api_exceptions.GoogleAPIError, GoogleAuthError, OSError, ValueError) as error:
+    except (records.StoreUnavailable, api_exceptions.GoogleAPIError, GoogleAuthError, OSError, ValueError) as error:
         emulator = doctor.environ.get("DATASTORE_EMULATOR_HOST")
         if emulator:
             fix = f"start the Datastore emulator on {emulator}, or unset DATASTORE_EMULATOR_HOST"
         else:
             fix = "pass --project (or set GOOGLE_CLOUD_PROJECT); then gcloud auth application-default login"
+        if isinstance(error, records.StoreUnavailable):
+            return problem(what, str(error), fix)  # "Datastore did not answer: ..."
         return problem(what, f"Datastore did not answer ({type(error).__name__}: {error})", fix)
     finally:
         store.close()

@@ -12,6 +12,7 @@ from addon.meetings.jitsi import JitsiProvider
 from addon.meetings.model import NotConnected, Provider
 from addon.meetings.oauth import OAuthApp
 from addon.meetings.webex import WebexProvider, webex_oauth_app
+from addon.meetings.webex_sites import DefaultSites
 from addon.meetings.zoom import ZoomProvider, zoom_oauth_app
 from addon.settings import Settings
 from addon.store import Store
@@ -59,6 +60,8 @@ class MeetingServices:
             )
             self.clients["zoom"] = ServiceClient("zoom", settings.zoom_api_base)
         self.grants = Grants(store, box, apps)
+        # A provider lives for one request; what it learns of a user's sites is kept here, for the next one.
+        self.webex_sites = DefaultSites()
 
     @property
     def offered(self) -> list[str]:
@@ -97,7 +100,7 @@ class MeetingServices:
             raise NotConnected(name, "this meeting service is not available here")
         credentials = self.grants.credentials(user_id, name, known.grant(name) if known is not None else None)
         if name == "webex":
-            return WebexProvider(self.clients[name], credentials, webex_site)
+            return WebexProvider(self.clients[name], credentials, webex_site, sites=self.webex_sites, user_id=user_id)
         return ZoomProvider(self.clients[name], credentials)
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from addon.meetings.model import Meeting, MeetingRejected, MeetingSpec, occurrence_start
+from addon.meetings.model import KnownMeeting, Meeting, MeetingRejected, MeetingSpec, occurrence_start
 
 # 26 base32 characters carry 130 bits: as hard to guess as a UUID, which Jitsi counts as a secure name.
 ROOM_LENGTH = 26
@@ -45,7 +45,12 @@ class JitsiProvider:
     def create(self, spec: MeetingSpec, idempotency_key: str, *, maybe_made: bool = True) -> Meeting:
         return self._meeting(self.room_name(idempotency_key), spec)
 
-    def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
+    def completed(self, meeting: Meeting) -> Meeting:
+        """A room's link is all there is to join it."""
+        return meeting
+
+    def update(self, meeting_id: str, spec: MeetingSpec, *, known: KnownMeeting | None = None) -> Meeting:
+        """Nothing to call: the room is the same, and a token server's link gets a token for the new times."""
         return self._meeting(self._checked(meeting_id), spec)
 
     def delete(self, meeting_id: str) -> None:
@@ -54,6 +59,10 @@ class JitsiProvider:
 
     def get(self, meeting_id: str) -> Meeting:
         return self._meeting(self._checked(meeting_id), None)
+
+    def find(self, idempotency_key: str, start: datetime, end: datetime) -> Meeting | None:
+        """A room is made by no call, so no create can leave one behind."""
+        return None
 
     def rotate_passcode(self, meeting_id: str) -> Meeting:
         """The room as it is (see can_rotate_passcode); on a token server this link carries no token."""

@@ -65,6 +65,18 @@ class Meeting:
     no_fixed_time: bool = False
 
 
+@dataclass(frozen=True)
+class KnownMeeting:
+    """What our record already knows of a meeting, so an update need not read it from the service first."""
+
+    idempotency_key: str
+    join_url: str
+    invitees: tuple[str, ...]  # the guests the meeting was last given
+    no_fixed_time: bool
+    # The alternative hosts it was last given (MeetingOptions.alternative_hosts), who are invitees too on Webex.
+    alternative_hosts: tuple[str, ...] = ()
+
+
 class Provider(Protocol):
     """One meeting service acting for one user."""
 
@@ -78,14 +90,27 @@ class Provider(Protocol):
     def create(self, spec: MeetingSpec, idempotency_key: str, *, maybe_made: bool = True) -> Meeting:
         """Create the meeting; the same key always yields the same meeting, never a second one.
 
+        It carries what the create's own answer says; `completed` adds what takes a call of its own.
         `maybe_made`: an earlier attempt may have made it, so look for it first; a first attempt (False)
         goes straight to the create and looks only if the create's answer is lost."""
 
-    def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
+    def completed(self, meeting: Meeting) -> Meeting:
+        """The meeting with the join details that take a call of their own (Zoom's SIP address).
+
+        Best effort: the meeting as it is when that call fails. Where no detail needs a call, no call is made.
+        """
+
+    def update(self, meeting_id: str, spec: MeetingSpec, *, known: KnownMeeting | None = None) -> Meeting:
         """Change time, title, options and invitees; raises MeetingGone if it no longer exists.
 
         Afterwards the invitees are exactly `spec.invitees` plus the alternative hosts of `spec.options`.
-        An error means the change may be partly applied; calling again with the same spec finishes it.
+        An error means the change may be partly applied; calling again with the same spec (and `known`)
+        finishes it.
+
+        `known`: the caller's record of the meeting as the last create or update that succeeded left it, so
+        fewer reads are needed. The meeting returned may then carry only meeting_id, join_url and
+        no_fixed_time (no dial-in, passcode or SIP address): do not rewrite the join details from it unless
+        its join_url differs from `known.join_url`.
         """
 
     def rotate_passcode(self, meeting_id: str) -> Meeting:
@@ -109,6 +134,9 @@ class Provider(Protocol):
 
     def get(self, meeting_id: str) -> Meeting:
         """The meeting as the service has it now; raises MeetingGone if it no longer exists."""
+
+    def find(self, idempotency_key: str, start: datetime, end: datetime) -> Meeting | None:
+        """The meeting a create with this key made, looked for around `start`..`end`; None if there is none."""
 
 
 def aware_time(value: object) -> datetime | None:

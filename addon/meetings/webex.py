@@ -4,40 +4,47 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
-import string
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from addon.meetings.http import Credentials, ServiceClient, ServiceResponse, segment
 from addon.meetings.model import (
     DialIn,
+    GrantRevoked,
+    KnownMeeting,
     Meeting,
     MeetingGone,
     MeetingRejected,
     MeetingSpec,
+    NotConnected,
     ServiceUnavailable,
     aware_time,
     occurrence_start,
 )
 from addon.meetings.oauth import OAuthApp
+from addon.meetings.webex_schedule import (
+    AGENDA_LIMIT,
+    INVITEE_LIMIT,
+    TITLE_LIMIT,
+    addresses,
+    invitees,
+    schedule,
+    schedule_taken_as_sent,
+    times,
+    unchanged_schedule_left_out,
+    utc,
+    webex_password,
+)
+from addon.meetings.webex_sites import DefaultSites
 
 log = logging.getLogger(__name__)
 
 WEBEX_SCOPES = ("meeting:schedules_read", "meeting:schedules_write", "meeting:preferences_read", "spark:kms")
-TITLE_LIMIT = 128
-AGENDA_LIMIT = 1300
-INVITEE_LIMIT = 1000
-SHORTEST_MEETING = timedelta(minutes=10)
-LONGEST_MEETING = timedelta(hours=23, minutes=59)
 # Listing only returns series overlapping [from, to), and Webex defaults that to the next 7 days.
 LOOKUP_MARGIN = timedelta(days=1)
 PAGE_SIZE = 100  # the most Webex lists at once
 MAX_PAGES = INVITEE_LIMIT // PAGE_SIZE + 2
-# Symbols every site accepts in a meeting password (Webex refuses space \ ` " / & < > = [ ]).
-SAFE_SYMBOLS = "@#$*"
 
 
 def webex_oauth_app(api_base: str, client_id: str, client_secret: str) -> OAuthApp:
@@ -67,26 +74,33 @@ class WebexProvider:
     # A series has scheduled meetings of its own, each with an id, that change and go one at a time.
     series_occurrences = True
 
-    def __init__(self, client: ServiceClient, credentials: Credentials, site_url: str | None = None) -> None:
+    def __init__(
+        self,
+        client: ServiceClient,
+        credentials: Credentials,
+        site_url: str | None = None,
+        *,
+        sites: DefaultSites | None = None,
+        user_id: str = "",
+    ) -> None:
         self.client = client
         self.credentials = credentials
         self.site_url = site_url
-        self._default_site: str | None = None
-        self._sites_read = False
+        # Without a shared memory of sites, this provider (one request's) reads them at most once.
+        self._sites = sites if sites is not None else DefaultSites()
+        self._user_id = user_id
 
     def create(self, spec: MeetingSpec, idempotency_key: str, *, maybe_made: bool = True) -> Meeting:
         tag = integration_tag(idempotency_key)
         existing = self._find(tag, spec) if maybe_made else None
         if existing is not None:
             return existing
-        body: dict[str, Any] = {**_schedule(spec), "invitees": _invitees(spec), "integrationTags": [tag]}
+        body: dict[str, Any] = {**schedule(spec), "invitees": invitees(spec), "integrationTags": [tag]}
         if spec.options.template_id:
             body["templateId"] = spec.options.template_id
-        site = self._site()
-        if site:
-            body["siteUrl"] = site
+        site, remembered = self._site()
         try:
-            response = self._call("POST", "/meetings", json=body)
+            response = self._post_meeting(body, site, remembered)
         except ServiceUnavailable:
             # The answer may be lost while the meeting exists; a second POST would be a second meeting.
             found = self._find(tag, spec)
@@ -96,14 +110,23 @@ class WebexProvider:
             return found
         return self._meeting(response.body)
 
-    def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
+    def completed(self, meeting: Meeting) -> Meeting:
+        """The create's answer already carries every join detail, SIP address included."""
+        return meeting
+
+    def update(self, meeting_id: str, spec: MeetingSpec, *, known: KnownMeeting | None = None) -> Meeting:
         # PATCH takes neither invitees nor templateId; integrationTags stay unless sent.
-        current = self._call("GET", f"/meetings/{segment(meeting_id)}").body
-        body = _unchanged_schedule_left_out(_schedule(spec, clearing=True), current)
+        body = schedule(spec, clearing=True)
+        if known is None or not schedule_taken_as_sent(spec):
+            current = self._call("GET", f"/meetings/{segment(meeting_id)}").body
+            body = unchanged_schedule_left_out(body, current)
         if self.site_url:
             body["siteUrl"] = self.site_url
         response = self._call("PATCH", f"/meetings/{segment(meeting_id)}", json=body)
-        self._follow_invitees(meeting_id, spec)
+        if known is None:
+            self._follow_invitees(meeting_id, spec)
+        else:
+            self._follow_known_invitees(meeting_id, spec, known)
         return self._meeting(response.body)
 
     def rotate_passcode(self, meeting_id: str) -> Meeting:
@@ -114,7 +137,7 @@ class WebexProvider:
     def update_occurrence(self, meeting_id: str, original_start: datetime, spec: MeetingSpec) -> None:
         occurrence = self._occurrence_id(meeting_id, original_start)
         # An occurrence takes no recurrence, and its integration tags are the series'.
-        body = {"title": (spec.title.strip() or "Meeting")[:TITLE_LIMIT], **_times(spec), "sendEmail": False}
+        body = {"title": (spec.title.strip() or "Meeting")[:TITLE_LIMIT], **times(spec), "sendEmail": False}
         body["agenda"] = spec.agenda[:AGENDA_LIMIT] or None
         self._call("PATCH", f"/meetings/{segment(occurrence)}", json=body)
 
@@ -134,12 +157,18 @@ class WebexProvider:
     def get(self, meeting_id: str) -> Meeting:
         return self._meeting(self._call("GET", f"/meetings/{segment(meeting_id)}").body)
 
+    def find(self, idempotency_key: str, start: datetime, end: datetime) -> Meeting | None:
+        return self._find_between(integration_tag(idempotency_key), start, end)
+
     def _find(self, tag: str, spec: MeetingSpec) -> Meeting | None:
+        return self._find_between(tag, spec.start, spec.end)
+
+    def _find_between(self, tag: str, start: datetime, end: datetime) -> Meeting | None:
         params = {
             "integrationTag": tag,
             "meetingType": "meetingSeries",
-            "from": _utc(spec.start - LOOKUP_MARGIN),
-            "to": _utc(spec.end + LOOKUP_MARGIN),
+            "from": utc(start - LOOKUP_MARGIN),
+            "to": utc(end + LOOKUP_MARGIN),
         }
         items = self._call("GET", "/meetings", params=params).body.get("items")
         for item in items if isinstance(items, list) else []:
@@ -148,9 +177,42 @@ class WebexProvider:
                 return self._meeting(item)
         return None
 
+    def _post_meeting(self, body: dict[str, Any], site: str | None, remembered: bool) -> ServiceResponse:
+        """POST the meeting on `site`; a remembered site that Webex refuses is read again, and tried once more."""
+        try:
+            return self._call("POST", "/meetings", json=_on_site(body, site))
+        except MeetingRejected:
+            if not remembered:
+                raise
+            # Perhaps remembered from an account the user has since replaced; a refused create made nothing.
+            self._sites.forget(self._user_id)
+            fresh, _ = self._site()
+            if fresh == site:
+                raise
+            log.info("webex refused a remembered site; creating on the user's site as it is now")
+            return self._call("POST", "/meetings", json=_on_site(body, fresh))
+
+    def _follow_known_invitees(self, meeting_id: str, spec: MeetingSpec, known: KnownMeeting) -> None:
+        """As _follow_invitees, from the guests the record says the meeting has: only a removal needs the list."""
+        wanted = {invitee["email"].lower(): invitee for invitee in invitees(spec)}
+        had = addresses((*known.alternative_hosts, *known.invitees))
+        if had - wanted.keys() or addresses(known.alternative_hosts) != addresses(spec.options.alternative_hosts):
+            # Removing takes the invitee's id, and so does making one co-host or not: read who is there.
+            self._follow_invitees(meeting_id, spec)
+            return
+        for email, invitee in wanted.items():
+            if email in had:
+                continue
+            try:
+                self._call("POST", "/meetingInvitees", json={"meetingId": meeting_id, **invitee, "sendEmail": False})
+            except MeetingRejected:
+                # Already invited, say, by an earlier update whose answer was lost: the list says who is there.
+                self._follow_invitees(meeting_id, spec)
+                return
+
     def _follow_invitees(self, meeting_id: str, spec: MeetingSpec) -> None:
         """Make the invitees exactly the event's guests and alternative hosts: remove, then change, then add."""
-        wanted = {invitee["email"].lower(): invitee for invitee in _invitees(spec)}
+        wanted = {invitee["email"].lower(): invitee for invitee in invitees(spec)}
         current = {
             str(item["email"]).lower(): item
             for item in self._pages("/meetingInvitees", {"meetingId": meeting_id, "max": str(PAGE_SIZE)})
@@ -183,8 +245,8 @@ class WebexProvider:
         params = {
             "meetingSeriesId": series_id,
             "meetingType": "scheduledMeeting",
-            "from": _utc(original - LOOKUP_MARGIN),
-            "to": _utc(original + LOOKUP_MARGIN),
+            "from": utc(original - LOOKUP_MARGIN),
+            "to": utc(original + LOOKUP_MARGIN),
             "max": str(PAGE_SIZE),
         }
         unmodified: str | None = None
@@ -198,7 +260,7 @@ class WebexProvider:
         # Moved further than the listed window: ask for it by its name.
         found = self._call("GET", f"/meetings/{segment(wanted)}").body
         if found.get("meetingSeriesId") != series_id:
-            raise MeetingGone(self.name, f"this series has no occurrence at {_utc(original)}")
+            raise MeetingGone(self.name, f"this series has no occurrence at {utc(original)}")
         return wanted
 
     def _pages(self, path: str, params: Mapping[str, str]) -> Iterator[dict[str, Any]]:
@@ -218,21 +280,23 @@ class WebexProvider:
             target, query = following[len(self.client.base_url) :], None
         raise MeetingRejected(self.name, "unexpected answer (too many pages)")
 
-    def _site(self) -> str | None:
+    def _site(self) -> tuple[str | None, bool]:
+        """The site to create on, and whether it was remembered from an earlier read rather than read now."""
         if self.site_url:
-            return self.site_url
-        if not self._sites_read:
-            sites = self._call("GET", "/meetingPreferences/sites").body.get("sites")
-            self._default_site = next(
-                (
-                    str(site["siteUrl"])
-                    for site in (sites if isinstance(sites, list) else [])
-                    if isinstance(site, dict) and site.get("default") is True and site.get("siteUrl")
-                ),
-                None,  # without siteUrl Webex uses the user's preferred site anyway
-            )
-            self._sites_read = True
-        return self._default_site
+            return self.site_url, False
+        site, read_now = self._sites.site(self._user_id, self._read_default_site)
+        return site, not read_now
+
+    def _read_default_site(self) -> str | None:
+        sites = self._call("GET", "/meetingPreferences/sites").body.get("sites")
+        return next(
+            (
+                str(site["siteUrl"])
+                for site in (sites if isinstance(sites, list) else [])
+                if isinstance(site, dict) and site.get("default") is True and site.get("siteUrl")
+            ),
+            None,  # without siteUrl Webex uses the user's preferred site anyway
+        )
 
     def _call(
         self,
@@ -242,7 +306,12 @@ class WebexProvider:
         params: Mapping[str, str] | None = None,
         json: Mapping[str, Any] | None = None,
     ) -> ServiceResponse:
-        return self.client.call(method, path, self.credentials, params=params, json=json)
+        try:
+            return self.client.call(method, path, self.credentials, params=params, json=json)
+        except (GrantRevoked, NotConnected):
+            # The next grant may be another Webex account, on other sites.
+            self._sites.forget(self._user_id)
+            raise
 
     def _meeting(self, body: Mapping[str, Any]) -> Meeting:
         meeting_id, join_url = body.get("id"), body.get("webLink")
@@ -272,88 +341,8 @@ class WebexProvider:
         )
 
 
-def _schedule(spec: MeetingSpec, clearing: bool = False) -> dict[str, Any]:
-    """Title, times and options as Webex names them; `clearing` sends null for what the event no longer has."""
-    options = spec.options
-    body: dict[str, Any] = {
-        "title": (spec.title.strip() or "Meeting")[:TITLE_LIMIT],
-        **_times(spec),
-        "enabledJoinBeforeHost": not options.waiting_room,
-        "sendEmail": False,
-    }
-    agenda = spec.agenda[:AGENDA_LIMIT]
-    recurrence = options.recurrence.removeprefix("RRULE:") if options.recurrence else None
-    if agenda or clearing:
-        body["agenda"] = agenda or None
-    if recurrence or clearing:
-        body["recurrence"] = recurrence
-    if options.passcode:
-        body["password"] = options.passcode
-    return body
-
-
-def _unchanged_schedule_left_out(body: dict[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
-    """Send times and rule only when they change: Webex refuses a start in the past (a series under way),
-    and a changed start, end or rule cancels every exception in the series."""
-    same_times = all(
-        aware_time(body.get(name)) is not None and aware_time(body.get(name)) == aware_time(current.get(name))
-        for name in ("start", "end")
-    ) and body.get("timezone", "UTC") == current.get("timezone", "UTC")
-    kept = dict(body)
-    if same_times:
-        for name in ("start", "end", "timezone"):
-            kept.pop(name, None)
-    if (body.get("recurrence") or None) == (current.get("recurrence") or None):
-        kept.pop("recurrence", None)
-    return kept
-
-
-def _times(spec: MeetingSpec) -> dict[str, str]:
-    """Start and end in the event's zone with that zone's offset: Webex refuses an offset that does not match."""
-    # Webex takes 10 minutes to 23 h 59 min; a meeting may still run past its scheduled end.
-    end = min(max(spec.end, spec.start + SHORTEST_MEETING), spec.start + LONGEST_MEETING)
-    try:
-        zone = ZoneInfo(spec.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return {"start": _utc(spec.start), "end": _utc(end)}
-    return {
-        "start": spec.start.astimezone(zone).isoformat(timespec="seconds"),
-        "end": end.astimezone(zone).isoformat(timespec="seconds"),
-        "timezone": spec.time_zone,
-    }
-
-
-def _invitees(spec: MeetingSpec) -> list[dict[str, Any]]:
-    co_hosts = {email.strip().lower() for email in spec.options.alternative_hosts}
-    seen: set[str] = set()
-    invitees: list[dict[str, Any]] = []
-    for email in (*spec.options.alternative_hosts, *spec.invitees):
-        address = email.strip()
-        if not address or address.lower() in seen:
-            continue
-        seen.add(address.lower())
-        invitee: dict[str, Any] = {"email": address}
-        if address.lower() in co_hosts:
-            invitee["coHost"] = True
-        invitees.append(invitee)
-    return invitees[:INVITEE_LIMIT]
-
-
-def webex_password() -> str:
-    """A 12-character password for the strict site rules: capitals, small letters, digits and a symbol.
-
-    It begins and ends with a letter or digit and has none of the characters Webex refuses.
-    """
-    alphanumeric = string.ascii_letters + string.digits
-    middle = [
-        *(secrets.choice(string.ascii_uppercase) for _ in range(2)),
-        *(secrets.choice(string.ascii_lowercase) for _ in range(2)),
-        *(secrets.choice(string.digits) for _ in range(2)),
-        secrets.choice(SAFE_SYMBOLS),
-        *(secrets.choice(alphanumeric) for _ in range(3)),
-    ]
-    secrets.SystemRandom().shuffle(middle)
-    return secrets.choice(alphanumeric) + "".join(middle) + secrets.choice(alphanumeric)
+def _on_site(body: dict[str, Any], site: str | None) -> dict[str, Any]:
+    return {**body, "siteUrl": site} if site else body
 
 
 def _next_page(link: str | None) -> str | None:
@@ -363,10 +352,6 @@ def _next_page(link: str | None) -> str | None:
         if 'rel="next"' in attributes.replace(" ", ""):
             return target.strip().removeprefix("<").removesuffix(">")
     return None
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _text(value: Any) -> str | None:

@@ -17,6 +17,7 @@ from addon.meetings.http import Credentials, ServiceClient, ServiceResponse, seg
 from addon.meetings.model import (
     DialIn,
     GrantRevoked,
+    KnownMeeting,
     Meeting,
     MeetingGone,
     MeetingRejected,
@@ -95,16 +96,28 @@ class ZoomProvider:
                 if meeting is None:
                     raise
                 log.info("zoom create failed but the meeting exists; using it")
+        return meeting
+
+    def completed(self, meeting: Meeting) -> Meeting:
         return self._with_sip_address(meeting)
 
-    def update(self, meeting_id: str, spec: MeetingSpec) -> Meeting:
+    def update(self, meeting_id: str, spec: MeetingSpec, *, known: KnownMeeting | None = None) -> Meeting:
         body = _schedule(spec)  # refuses what Zoom cannot do before anything changes
         path = f"/meetings/{segment(meeting_id)}"
-        current = self._call("GET", path).body.get("agenda")
-        found = MARKER.search(current) if isinstance(current, str) else None
-        body["agenda"] = _agenda(spec.agenda, found.group() if found else None)
+        if known is None:
+            current = self._call("GET", path).body.get("agenda")
+            found = MARKER.search(current) if isinstance(current, str) else None
+            marker = found.group() if found else None
+        else:
+            marker = agenda_marker(known.idempotency_key)  # what create put there
+        body["agenda"] = _agenda(spec.agenda, marker)
         self._call("PATCH", path, json=body)  # 204 without a body
-        return self._meeting(self._call("GET", path).body)
+        no_fixed_time = body["type"] == RECURRING_ANY_TIME
+        if known is None or "password" in body or no_fixed_time != known.no_fixed_time:
+            # A new passcode changes the join link; a new kind of meeting is read again rather than guessed.
+            return self._meeting(self._call("GET", path).body)
+        # Topic, time, agenda, settings and recurrence leave the join link and passcode as they were.
+        return Meeting(provider=self.name, meeting_id=meeting_id, join_url=known.join_url, no_fixed_time=no_fixed_time)
 
     def delete(self, meeting_id: str) -> None:
         try:
@@ -114,6 +127,10 @@ class ZoomProvider:
 
     def get(self, meeting_id: str) -> Meeting:
         return self._meeting(self._call("GET", f"/meetings/{segment(meeting_id)}").body)
+
+    def find(self, idempotency_key: str, start: datetime, end: datetime) -> Meeting | None:
+        # The agenda's marker names the key; Zoom lists the user's upcoming meetings whatever their time.
+        return self._find(agenda_marker(idempotency_key))
 
     def rotate_passcode(self, meeting_id: str) -> Meeting:
         path = f"/meetings/{segment(meeting_id)}"

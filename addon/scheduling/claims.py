@@ -17,7 +17,7 @@ from addon.google.calendar import CalendarEvent
 from addon.meeting_links import fingerprint, guests
 from addon.meetings.model import Meeting
 from addon.scheduling.errors import SchedulingError, StillWorking
-from addon.store import MeetingLink, Store
+from addon.store import MeetingLink, PendingCreate, Store
 from cards.i18n import Text
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ CLAIM_SECONDS = 60
 WAIT_SECONDS = 8.0
 # A link kept only because a create's answer was lost: forgotten after this if nobody tries again.
 UNCERTAIN_KEPT = timedelta(days=1)
+# A meeting left without an event waits this long for the user's retry to take it up, then the sweep deletes it.
+GHOST_GRACE = timedelta(minutes=10)
 
 
 class LinkClaims:
@@ -132,6 +134,34 @@ class LinkClaims:
             return
         if not link.create_uncertain:
             self.store.delete(MeetingLink, key)
+
+    def left_behind(
+        self,
+        key: str,
+        *,
+        user_id: str,
+        email: str,
+        provider: str,
+        window: tuple[datetime, datetime] | None = None,
+    ) -> None:
+        """The service may hold a meeting for this link that no event shows (its create got no answer, or its
+        event could not be written): unless a retry takes it up within GHOST_GRACE, the sweep deletes it.
+        `window`: the meeting's time, where the service is asked for a meeting whose id is not known."""
+        now = datetime.now(UTC)
+        start, end = window or (now, now)
+        due = now + GHOST_GRACE
+        self.store.put(
+            PendingCreate(
+                link_id=key,
+                user_id=user_id,
+                user_email=email,
+                provider=provider,
+                start=start,
+                end=end,
+                due_at=due,
+                expires_at=due + UNCERTAIN_KEPT,
+            )
+        )
 
     def ready(
         self,

@@ -26,6 +26,10 @@ class StillWorking(SchedulingError):
     """Another request is creating this meeting right now."""
 
 
+class MeetingUncertain(SchedulingError):
+    """The meeting service did not answer a create: a meeting may exist, which a retry or the sweep settles."""
+
+
 class CalendarNotUpdated(SchedulingError):
     """The meeting could not be written to Calendar; nothing was left behind, or the link says what was."""
 

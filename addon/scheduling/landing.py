@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from addon.google.calendar import CalendarEvent
+from addon.google.calendar import CalendarEvent, read_event
 from addon.google.client import GoogleApiError, GoogleQuota, GoogleUnavailable
 from addon.join_details import MEETING_PROPERTY
 from addon.meetings.model import Meeting, MeetingServiceError
@@ -48,6 +48,7 @@ def write_or_undo(
             return event
         if landed_unknown:
             scheduler.claims.release(key, mark, meeting=meeting)  # the link keeps the meeting for the retry
+            scheduler.left_behind(key, meeting.provider)
             if busy is not None:
                 raise CalendarBusy(KEPT_FOR_NEXT_TRY, busy) from error
             raise CalendarNotUpdated(
@@ -74,9 +75,35 @@ def undo(scheduler: Scheduler, key: str, mark: str, meeting: Meeting) -> bool:
     except MeetingServiceError as error:
         log.warning("could not delete meeting after a Calendar failure: %s", type(error).__name__)
         scheduler.claims.release(key, mark, meeting=meeting)
+        scheduler.left_behind(key, meeting.provider)
         scheduler.audit("delete", key, meeting, "failed; kept for a retry")
         return False
     scheduler.audit("delete", key, meeting, "undone after a Calendar failure")
     scheduler.services.store.delete(MeetingLink, key)
     scheduler.link_seen(key, None)
     return True
+
+
+def complete_later(scheduler: Scheduler, key: str, meeting: Meeting, event: CalendarEvent) -> None:
+    """Join details that take a call of their own (Zoom's SIP address) reach the event after the answer, so
+    the user does not wait for them; the guests' copies follow without another email."""
+    service = scheduler.service(meeting.provider)
+    google, token = scheduler.services.google, scheduler.actor.google_token
+
+    def complete() -> None:
+        fuller = service.completed(meeting)
+        if fuller == meeting:
+            return
+        try:
+            current = read_event(google, token, event.calendar_id, event.event_id)
+            if current.private_properties.get(MEETING_PROPERTY) != meeting.meeting_id:
+                return  # removed or replaced meanwhile
+            scheduler.writer.write(fuller, current, key, token=token, send_updates="none")
+        except GoogleApiError as error:
+            # The event has the join link; only the video system's address is missing.
+            log.warning("the SIP address could not be added to the event: %s", type(error).__name__)
+
+    if scheduler.user_waiting:
+        scheduler.services.after_answer.submit("complete:" + key, complete)
+    else:
+        complete()

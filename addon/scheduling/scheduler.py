@@ -15,6 +15,7 @@ from addon.join_details.writer import JoinDetailsWriter
 from addon.meeting_links import event_key, link_expiry, meeting_spec
 from addon.meetings.catalog import display_name
 from addon.meetings.model import (
+    KnownMeeting,
     Meeting,
     MeetingGone,
     MeetingOptions,
@@ -26,8 +27,14 @@ from addon.meetings.model import (
 from addon.meetings.model import Provider as MeetingService
 from addon.policy import EffectiveSettings
 from addon.scheduling.claims import LinkClaims
-from addon.scheduling.errors import CalendarBusy, CalendarNotUpdated, InvalidRequest, SchedulingError
-from addon.scheduling.landing import write_or_undo
+from addon.scheduling.errors import (
+    CalendarBusy,
+    CalendarNotUpdated,
+    InvalidRequest,
+    MeetingUncertain,
+    SchedulingError,
+)
+from addon.scheduling.landing import complete_later, write_or_undo
 from addon.scheduling.requests import Actor, CalendarTracker, EmailMeetingRequest, MeetingOnEvent
 from addon.services import Services
 from addon.store import MeetingLink
@@ -62,7 +69,7 @@ class Scheduler:
         self.user_waiting = user_waiting
         self.retention_days = defaults.retention_days or services.settings.audit_retention_days
         self.claims = LinkClaims(services.store)
-        self.audit_log = AuditLog(services.store, services.tasks if user_waiting else None)
+        self.audit_log = AuditLog(services.store, services.after_answer if user_waiting else None)
         self._services: dict[str, MeetingService] = {}
         self.writer = JoinDetailsWriter(
             services.google, services.conference_support, services.settings.base_url + "/static/logo.png"
@@ -138,7 +145,9 @@ class Scheduler:
                 )
 
         event = write_or_undo(self, key, mark, meeting, insert, lambda: self._read_if_there(calendar_id, event_id))
-        return MeetingOnEvent(self._ready(key, mark, meeting, event), meeting, event)
+        link = self._ready(key, mark, meeting, event)
+        complete_later(self, key, meeting, event)
+        return MeetingOnEvent(link, meeting, event)
 
     def _existing(
         self,
@@ -189,7 +198,9 @@ class Scheduler:
         written = write_or_undo(
             self, key, mark, meeting, write, lambda: self._read_if_there(calendar_id, event.event_id)
         )
-        return MeetingOnEvent(self._ready(key, mark, meeting, written), meeting, written)
+        link = self._ready(key, mark, meeting, written)
+        complete_later(self, key, meeting, written)
+        return MeetingOnEvent(link, meeting, written)
 
     def update_meeting(self, calendar_id: str, event_id: str) -> MeetingOnEvent:
         """Bring the meeting in line with the event's current title and time."""
@@ -199,7 +210,7 @@ class Scheduler:
         if link.state != "ready" or not link.meeting_id:
             raise SchedulingError(Text("The meeting is still being added. Refresh in a moment."))
         check_times(event)
-        meeting = self.service(link.provider).update(link.meeting_id, self.spec(event))
+        meeting = self.service(link.provider).update(link.meeting_id, self.spec(event), known=known_meeting(link))
         self.audit("update", key, meeting, "ok")
         # The guests already have the join details: the event is written again only if they changed or are gone.
         if meeting.join_url == link.join_url and shows_meeting(event, meeting):
@@ -307,10 +318,20 @@ class Scheduler:
                 maybe_made = self.claims.may_have_made(link)
                 meeting = self.service(self.provider_name).create(spec, key, maybe_made=maybe_made)
                 self.audit("create", key, meeting, "ok")
-        except ServiceUnavailable:
-            # No answer: the meeting may exist all the same; the next attempt looks for it first.
+        except ServiceUnavailable as error:
+            # No answer: the meeting may exist all the same. The next attempt looks for it first; if nobody
+            # tries again, the sweep finds it by the link's key and deletes it (addon/sync/ghosts.py).
             self.claims.release(key, mark, create_uncertain=True)
-            raise
+            self.left_behind(key, self.provider_name, (spec.start, spec.end))
+            name = display_name(error.provider)
+            raise MeetingUncertain(
+                Text(
+                    "{service} did not answer in time, so the add-on cannot tell whether the meeting was made. "
+                    "Try again in a few minutes: your next try uses it if it exists, and the add-on deletes it "
+                    "if you do not try again.",
+                    service=name,
+                )
+            ) from error
         except MeetingRejected as error:
             self.claims.release(key, mark)
             # The service's own words pass through untranslated; only the frame is ours.
@@ -332,6 +353,11 @@ class Scheduler:
             self._keep_in_step(event.calendar_id)
         return link
 
+    def left_behind(self, key: str, provider: str, window: tuple[datetime, datetime] | None = None) -> None:
+        """A meeting may be left on `provider` that no event shows: the sweep deletes it unless a retry takes it."""
+        actor = self.actor
+        self.claims.left_behind(key, user_id=actor.user_id, email=actor.email, provider=provider, window=window)
+
     def link_seen(self, key: str, link: MeetingLink | None) -> None:
         if self.known is not None:
             self.known.link_seen(key, link)
@@ -352,9 +378,16 @@ class Scheduler:
                 log.warning("could not start keeping the calendar in step: %s", type(error).__name__)
 
         if self.user_waiting:
-            self.services.tasks.submit(f"track:{actor.user_id}:{calendar_id}", track)
+            self.services.after_answer.submit(f"track:{actor.user_id}:{calendar_id}", track)
         else:
             track()
+
+
+def known_meeting(link: MeetingLink) -> KnownMeeting | None:
+    """What the link knows of its meeting, so an update need not ask the service first."""
+    if not link.join_url:
+        return None
+    return KnownMeeting(link.link_id, link.join_url, link.invitees, link.no_fixed_time)
 
 
 def check_times(event: CalendarEvent) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
+from addon.store.availability import StoreUnavailable
 from addon.store.records import (
     AuditRecord,
     CalendarSync,
     DomainPolicy,
     MeetingLink,
     OAuthState,
+    PendingCreate,
     PendingDeletion,
     ProviderGrant,
     Record,
@@ -25,10 +27,12 @@ __all__ = [
     "DomainPolicy",
     "MeetingLink",
     "OAuthState",
+    "PendingCreate",
     "PendingDeletion",
     "ProviderGrant",
     "Record",
     "Store",
+    "StoreUnavailable",
     "TaskCursor",
     "UserSettings",
     "WatchChannel",
@@ -39,7 +43,9 @@ R = TypeVar("R", bound=Record)
 
 
 class Store(Protocol):
-    """Records by kind and key. Expired records are never returned, even before they are purged."""
+    """Records by kind and key. Expired records are never returned, even before they are purged.
+
+    Every call answers within the store's budget or raises StoreUnavailable (availability.py)."""
 
     def get(self, kind: type[R], key: str) -> R | None:
         """The record, or None if it is absent or expired."""
@@ -67,6 +73,9 @@ class Store(Protocol):
 
     def purge_expired(self, kind: type[Record], limit: int = 500) -> int:
         """Delete up to `limit` records whose expiry has passed; return how many were deleted."""
+
+    def ready(self) -> bool:
+        """Whether the store answers now; reads it at most every few seconds, and not while its calls show it."""
 
     def close(self) -> None:
         """Release connections."""

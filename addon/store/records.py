@@ -255,6 +255,24 @@ class PendingDeletion(Record):
 
 
 @dataclass(frozen=True)
+class PendingCreate(Record):
+    """A create that got no answer: the service may hold a meeting for this link that no event shows. After
+    `due_at` a sweep looks for it by the link's idempotency key and deletes it, unless a retry took it up."""
+
+    KIND: ClassVar[str] = "PendingCreate"
+    KEY_FIELD: ClassVar[str] = "link_id"
+
+    link_id: str
+    user_id: str
+    user_email: str
+    provider: str
+    start: datetime  # the meeting's time, where the service is asked for it
+    end: datetime
+    due_at: datetime
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class TaskCursor(Record):
     """Where a periodic task that pages through all records stopped, so the next run goes on from there."""
 

@@ -5,6 +5,7 @@ records.py    one calendar's CalendarSync: lease, sync token, suspension, quota 
 changes.py    what one changed event means for its meeting
 follow.py     a meeting taking its event's title, time and guests
 deletions.py  deleted events' meetings, after a grace period
+ghosts.py     meetings no event shows (a create's lost answer, a retry never made), deleted after a grace
 channels.py   Calendar push channels and their secrets
 reconcile.py  the backstop for lost notifications
 acting.py     settings, use cases and services as the user a calendar belongs to

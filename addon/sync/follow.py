@@ -9,6 +9,7 @@ from addon.google.calendar import CalendarEvent
 from addon.meeting_links import fingerprint, guests
 from addon.meetings.model import Meeting
 from addon.scheduling import Scheduler
+from addon.scheduling.scheduler import known_meeting
 from addon.store import MeetingLink
 
 
@@ -19,7 +20,7 @@ def follow_event(scheduler: Scheduler, link: MeetingLink, event: CalendarEvent, 
         raise ValueError("only a ready link has a meeting to follow its event")
     service = scheduler.service(link.provider)
     spec = scheduler.spec(event)
-    meeting = service.update(link.meeting_id, spec)
+    meeting = service.update(link.meeting_id, spec, known=known_meeting(link))
     outcome = "followed the event in Calendar"
     if rotate and set(link.invitees) - set(spec.invitees) and service.can_rotate_passcode:
         meeting = service.rotate_passcode(link.meeting_id)

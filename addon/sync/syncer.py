@@ -24,6 +24,7 @@ from addon.sync.acting import ActingFor
 from addon.sync.changes import EventChanges
 from addon.sync.channels import Channels
 from addon.sync.deletions import Deletions
+from addon.sync.ghosts import GhostMeetings
 from addon.sync.reconcile import reconcile_all
 from addon.sync.records import SyncRecords
 from addon.sync.report import Suspended, SyncReport, TryLater
@@ -53,6 +54,7 @@ class CalendarSyncer:
         self.acting = ActingFor(services, tracker=self)
         self.deletions = Deletions(services, self.acting, suspend=self._suspend, delete_later=self._delete_later)
         self.changes = EventChanges(services, self.acting, self.deletions)
+        self.ghosts = GhostMeetings(services, self.acting)
         self.channels = Channels(services, self.records, self._back_off)
         self._local_queue = LocalSyncQueue(services.tasks, self.sync, self.deletions.due)
         self._last_user_sync: dict[str, float] = {}
@@ -214,6 +216,10 @@ class CalendarSyncer:
     def sweep_deletions(self, limit: int = 200, now: datetime | None = None) -> int:
         """Delete the meetings whose events stayed deleted through the grace period; returns how many."""
         return self.deletions.sweep(limit, now)
+
+    def sweep_ghosts(self, limit: int = 100, now: datetime | None = None) -> int:
+        """Delete the meetings left without an event whose grace ended (see addon/sync/ghosts.py)."""
+        return self.ghosts.sweep(limit, now)
 
     # Stopping and slowing down ---------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from html import escape
 
@@ -9,10 +10,12 @@ from flask import Blueprint, Response, request
 
 from addon.meetings.catalog import display_name
 from addon.sign_in import STATE_LIFETIME, Refusal, SignIn, Started
+from addon.store import StoreUnavailable
 from addon.web.current import current_services, current_syncer
 from cards.i18n import Translator, available_languages, translator_for
 
 bp = Blueprint("connect", __name__)
+log = logging.getLogger(__name__)
 
 BROWSER_COOKIE = "addon_connect"
 
@@ -77,6 +80,16 @@ def connect_callback(provider: str) -> Response:
     )
     answer.delete_cookie(BROWSER_COOKIE, path="/connect/")
     return answer
+
+
+@bp.errorhandler(StoreUnavailable)
+def store_unavailable(error: StoreUnavailable) -> Response:
+    """The sign-in window says what the card would: the add-on's storage did not answer."""
+    log.error("the store did not answer: %s", error)
+    tr = browser_language()
+    return page(
+        tr, tr("The add-on's storage is not answering"), tr("Close this window and try again in a few minutes."), 503
+    )
 
 
 def refusal_page(tr: Translator, refusal: Refusal, name: str) -> Response:

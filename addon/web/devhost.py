@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
+from flask import Blueprint, Response, current_app, jsonify, send_from_directory
 
 from addon import scopes
 from addon.deployment import load_deployment
 from addon.devhost.identity import DevIdentity
 from addon.devhost.samples import PREVIEW_EMAIL, PREVIEW_NAME, PREVIEW_OAUTH_TOKEN, PREVIEW_SUB, SampleWorkspace
 from addon.web.current import current_services
+from addon.web.json_body import BadBody, json_body
 from cards.i18n import available_languages
 
 bp = Blueprint("devhost", __name__)
@@ -79,7 +80,10 @@ def samples() -> Response:
 @bp.post("/preview/api/open")
 def open_trigger() -> Response:
     """Run a trigger as Google would when the user opens the add-on, an email or an event (or saves one)."""
-    context = request.get_json(silent=True)
+    try:
+        context = json_body()
+    except BadBody as error:
+        return _bad(error.reason, error.status)
     if not isinstance(context, dict):
         return _bad("send a JSON object")
     path = TRIGGER_PATHS.get((str(context.get("host")), str(context.get("trigger"))))
@@ -91,7 +95,10 @@ def open_trigger() -> Response:
 @bp.post("/preview/api/invoke")
 def invoke() -> Response:
     """Run a card action (a button, a form submit) with the inputs the page collected."""
-    body = request.get_json(silent=True)
+    try:
+        body = json_body()
+    except BadBody as error:
+        return _bad(error.reason, error.status)
     if not isinstance(body, dict) or not isinstance(body.get("function"), str):
         return _bad("send {function, parameters, formInputs, context}")
     base = current_services().settings.base_url
@@ -107,7 +114,10 @@ def invoke() -> Response:
 @bp.post("/preview/api/events/<event_id>")
 def edit_event(event_id: str) -> Response:
     """Change a sample event's title or time as the user would in Calendar's editor, before they save it."""
-    body = request.get_json(silent=True)
+    try:
+        body = json_body()
+    except BadBody as error:
+        return _bad(error.reason, error.status)
     if not isinstance(body, dict):
         return _bad("send a JSON object")
     calendar_id = body.get("calendarId", PREVIEW_EMAIL)

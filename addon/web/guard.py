@@ -44,9 +44,11 @@ from addon.security import (
     verify_user_token,
 )
 from addon.services import Services
+from addon.store import StoreUnavailable
 from addon.sync import CalendarSyncer
 from addon.user_state import UserState
 from addon.web.current import current_services, current_syncer
+from addon.web.json_body import BadBody, json_body
 from addon.web.signin import connect_prompt
 from cards import problems
 from cards.accounts import custom_authorization_prompt
@@ -156,8 +158,11 @@ def _google_request(
                 return _json({"error": "temporarily unavailable"}, 503)
 
             try:
-                event = parse_event(request.get_json(silent=True))
+                event = parse_event(json_body())
+            except BadBody as error:
+                return _json({"error": error.reason}, error.status)
             except BadEvent as error:
+                log.info("refused an event object: %s", error)
                 return _json({"error": str(error)}, 400)
 
             granted = event.authorization.authorized_scopes
@@ -202,6 +207,9 @@ def _google_request(
             except GoogleApiError as error:
                 log.warning("Google API call failed: %s %s", type(error).__name__, error)
                 return jsonify(wrap(_problem_for(error, tr)))
+            except StoreUnavailable as error:
+                log.error("the store did not answer: %s", error)
+                return jsonify(wrap(problems.store_unavailable(tr, g.request_id)))
             except Exception:
                 log.exception("unexpected error")
                 return jsonify(wrap(problems.unexpected(tr, g.request_id)))

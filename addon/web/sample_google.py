@@ -11,6 +11,7 @@ import uuid
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from addon.devhost.samples import PREVIEW_EMAIL, PREVIEW_OAUTH_TOKEN, SampleWorkspace
+from addon.web.json_body import BadBody, json_body
 
 PREFIX = "/dev/google"
 bp = Blueprint("sample_google", __name__, url_prefix=PREFIX)
@@ -62,7 +63,10 @@ def gmail_message(message_id: str) -> Response:
 def events(calendar_id: str) -> Response:
     calendar_id = _calendar(calendar_id)
     if request.method == "POST":
-        body = request.get_json(silent=True)
+        try:
+            body = json_body()
+        except BadBody as error:
+            return _error(error.status, error.reason)
         if not isinstance(body, dict) or not isinstance(body.get("start"), dict):
             return _error(400, "Missing start or end time.")
         event_id = str(body.get("id") or uuid.uuid4().hex)
@@ -83,7 +87,10 @@ def event(calendar_id: str, event_id: str) -> Response:
         return _error(404, "Not Found")
     if request.method == "GET":
         return jsonify({"kind": "calendar#event", **current})
-    patch = request.get_json(silent=True)
+    try:
+        patch = json_body()
+    except BadBody as error:
+        return _error(error.status, error.reason)
     if not isinstance(patch, dict):
         return _error(400, "Parse Error")
     edited = workspace().edit(calendar_id, event_id, patch)

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from addon.security import CertsUnavailable, Unauthorized, bearer_token, request_audiences, verify_id_token
 from addon.services import Services
-from addon.store import AuditRecord, MeetingLink, OAuthState, PendingDeletion, WatchChannel
+from addon.store import AuditRecord, MeetingLink, OAuthState, PendingCreate, PendingDeletion, WatchChannel
 from addon.web.current import current_services, current_syncer
 
 bp = Blueprint("tasks", __name__)
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 # App Engine ends a cron request after 10 minutes; stop starting new work well before that.
 BUDGET_SECONDS = 8 * 60
-PURGED_KINDS = (MeetingLink, AuditRecord, OAuthState, WatchChannel, PendingDeletion)
+PURGED_KINDS = (MeetingLink, AuditRecord, OAuthState, WatchChannel, PendingDeletion, PendingCreate)
 
 
 def scheduled(handler: Callable[[Services, float], dict]) -> Callable[[], Response]:
@@ -63,8 +63,9 @@ def renew_channels(services: Services, deadline: float) -> dict:
 
 
 def reconcile(services: Services, deadline: float) -> dict:
-    deleted = current_syncer().sweep_deletions()
-    return {"synced": current_syncer().reconcile_all(deadline), "deleted": deleted}
+    syncer = current_syncer()
+    deleted, ghosts = syncer.sweep_deletions(), syncer.sweep_ghosts()
+    return {"synced": syncer.reconcile_all(deadline), "deleted": deleted, "left_behind_deleted": ghosts}
 
 
 def purge(services: Services, deadline: float) -> dict:

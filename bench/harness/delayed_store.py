@@ -69,6 +69,9 @@ class DelayedStore:
     def purge_expired(self, kind: type, limit: int = 500) -> int:
         return self._timed("purge_expired", kind.__name__, lambda: self.inner.purge_expired(kind, limit))
 
+    def ready(self) -> bool:
+        return self.inner.ready()
+
     def close(self) -> None:
         self.inner.close()
         if self._log is not None:
