@@ -11,6 +11,7 @@ import itertools
 import signal
 import sys
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ LOG_FILE = ROOT / "bench" / "results" / "trigger_memory.log"
 CHECKPOINTS = (1_000, 2_500, 5_000, 7_500, 10_000)
 # Growth allowed from the middle sample to the last: caches filled in the first thousands level off.
 TARGET_GROWTH = 0.05
+BOOT_SECONDS = 30.0
 # Each stretch of load also stops at this, should the server stop answering.
 STRETCH_CEILING_SECONDS = 120.0
 
@@ -51,6 +53,14 @@ def mb(size: int) -> str:
     return f"{size / 2**20:.1f}"
 
 
+def booted_workers(master: int, expected: int) -> list[int]:
+    """The master's workers once all have booted (the first answer on /healthz needs only one)."""
+    deadline = time.monotonic() + BOOT_SECONDS
+    while len(workers := children_of(master)) < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return workers
+
+
 def measure(args: argparse.Namespace) -> tuple[list[Sample], Counter[str], list[str]]:
     """Start the add-on, then load it to each checkpoint in turn and note its workers' memory there."""
     arrange = functools.partial(arrange_google, users=args.users)
@@ -61,7 +71,7 @@ def measure(args: argparse.Namespace) -> tuple[list[Sample], Counter[str], list[
         users = itertools.count()  # every call, from any client, is the next user's
         outcomes: Counter[str] = Counter()
         with served_by_gunicorn(env, LOG_FILE) as (server, _):
-            workers = children_of(server.process.pid)
+            workers = booted_workers(server.process.pid, int(env["WEB_CONCURRENCY"]))
             samples = [Sample(0, tuple(rss_bytes(pid) for pid in workers))]
             done = 0
             for checkpoint in CHECKPOINTS:
