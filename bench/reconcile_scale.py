@@ -30,6 +30,7 @@ from addon.sync import token_hash  # noqa: E402
 from addon.sync.reconcile import RECONCILE_CURSOR  # noqa: E402
 from addon.web.tasks import BUDGET_SECONDS  # noqa: E402
 from bench.harness import task_budget  # noqa: E402
+from bench.harness.cpu import children_of, cpu_seconds  # noqa: E402
 from bench.harness.fake_process import FakeProcess, fake_in_process  # noqa: E402
 from bench.harness.gmail_trigger import BASE_URL, addon_env  # noqa: E402
 from bench.harness.logs import log_problems  # noqa: E402
@@ -160,6 +161,7 @@ class Pass:
     calendars: int
     name: str
     seconds: float
+    cpu_seconds: float  # gunicorn's, master and worker
     synced: int
     token_mints: int
     calendar_reads: int
@@ -170,6 +172,10 @@ class Pass:
     def ms_per_calendar(self) -> float:
         """Per calendar this pass synced."""
         return self.seconds * 1000 / max(self.synced, 1)
+
+    @property
+    def cpu_ms_per_calendar(self) -> float:
+        return self.cpu_seconds * 1000 / max(self.synced, 1)
 
 
 def reconcile_once(port: int, token: str) -> tuple[float, int]:
@@ -214,13 +220,16 @@ def passes_over(
                 app = task_budget.SPEC
             log = LOGS_DIR / f"{calendars}-{'paging' if until_done else 'passes'}.log"
             with served_by_gunicorn(env, log, app=app) as (server, _):
-                passes = run_passes(server.port, google.scheduler_token, calendars, names, store, fake, until_done)
+                pids = [server.process.pid, *children_of(server.process.pid)]
+                token = google.scheduler_token
+                passes = run_passes(server.port, pids, token, calendars, names, store, fake, until_done)
             reads = fake.ask(google_counts).reads_by_calendar
     return passes, reads, log_problems(log)
 
 
 def run_passes(
     port: int,
+    pids: list[int],
     token: str,
     calendars: int,
     names: list[str],
@@ -230,15 +239,16 @@ def run_passes(
 ) -> list[Pass]:
     passes: list[Pass] = []
     for number in range(100 if until_done else len(names)):
-        before = fake.ask(google_counts)
+        before, cpu_before = fake.ask(google_counts), sum(cpu_seconds(pid) for pid in pids)
         seconds, synced = reconcile_once(port, token)
-        after = fake.ask(google_counts)
+        after, cpu_after = fake.ask(google_counts), sum(cpu_seconds(pid) for pid in pids)
         cursor = cursor_after(store)
         passes.append(
             Pass(
                 calendars=calendars,
                 name=names[number] if number < len(names) else str(number + 1),
                 seconds=seconds,
+                cpu_seconds=cpu_after - cpu_before,
                 synced=synced,
                 token_mints=after.token_mints - before.token_mints,
                 calendar_reads=after.calendar_reads - before.calendar_reads,
@@ -258,11 +268,12 @@ PASS_COLUMNS = (
     ("pass", 6),
     ("seconds", 8),
     ("ms/calendar", 12),
+    ("CPU ms/cal", 11),
     ("synced", 7),
     ("token mints", 12),
     ("events.list", 12),
     ("watch", 6),
-    ("cursor after", 40),
+    ("cursor after", 36),
 )
 
 
@@ -272,6 +283,7 @@ def pass_row(p: Pass) -> list[str]:
         p.name,
         f"{p.seconds:.2f}",
         f"{p.ms_per_calendar:.2f}",
+        f"{p.cpu_ms_per_calendar:.2f}",
         str(p.synced),
         str(p.token_mints),
         str(p.calendar_reads),
@@ -288,6 +300,13 @@ def main() -> int:
         default=None,
         help="the task budget, in seconds, for the paging run (default: a third of the first 1,000-calendar pass)",
     )
+    parser.add_argument(
+        "--calendars",
+        type=int,
+        nargs="+",
+        default=list(CALENDARS),
+        help="the installs to measure, in watched calendars (default 1 100 1000); paging runs on the biggest",
+    )
     args = parser.parse_args()
     # SIGTERM unwinds like Ctrl-C, so every server and fake are stopped on the way out.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -302,19 +321,24 @@ def main() -> int:
 def run(args: argparse.Namespace) -> int:
     passes: list[Pass] = []
     problems: list[str] = []
-    for calendars in CALENDARS:
-        print(f"{calendars} calendars: two passes ...", flush=True)
-        found, _, logged = passes_over(calendars, ["first", "next"], budget=None)
+    for calendars in sorted(args.calendars):
+        print(f"{calendars} calendars: three passes ...", flush=True)
+        found, _, logged = passes_over(calendars, ["first", "next", "again"], budget=None)
         passes += found
         problems += logged
     by = {(p.calendars, p.name): p for p in passes}
-    biggest, tenth = CALENDARS[-1], CALENDARS[-2]
+    biggest, tenth = sorted(args.calendars)[-1], sorted(args.calendars)[-2]
     budget = args.paging_budget or round(by[(biggest, "first")].seconds / 3, 2)
     print(f"{biggest} calendars, {budget:g} s budget: passes until every calendar had its turn ...", flush=True)
     paging, reads, logged = passes_over(biggest, [], budget=budget, until_done=True)
     problems += logged
 
-    ratios = {name: by[biggest, name].ms_per_calendar / by[tenth, name].ms_per_calendar for name in ("first", "next")}
+    # Judged on the server's CPU: the wall time also holds the fake Google's, and whatever else the machine runs.
+    # A pass of a few hundred ms is a few dozen clock ticks of CPU: the steady state is the cheaper of two.
+    cpu = {key: p.cpu_ms_per_calendar for key, p in by.items()}
+    for size in (biggest, tenth):
+        cpu[size, "next"] = min(cpu[size, "next"], cpu[size, "again"])
+    ratios = {name: cpu[biggest, name] / cpu[tenth, name] for name in ("first", "next")}
     linear = all(ratio <= TARGET_LINEAR_FACTOR for ratio in ratios.values())
     longest = max(passes, key=lambda p: p.seconds)
     rate = by[(biggest, "next")].ms_per_calendar
@@ -328,12 +352,13 @@ def run(args: argparse.Namespace) -> int:
         f"(no Cloud Tasks queue), budget {BUDGET_SECONDS:g} s (addon/web/tasks.py)",
         "server: gunicorn.conf.py, WEB_CONCURRENCY=1 x GUNICORN_THREADS=8, ADDON_ENV=production, SQLite store, "
         f"delegation through the fake Google's token endpoint; {os.cpu_count()} CPUs",
-        "first: every calendar read in full, every user's token minted; next: the changes since (none), tokens kept",
+        "first: every calendar read in full, every user's token minted; next, again: the changes since (none), "
+        "tokens kept",
         "",
         *table(PASS_COLUMNS, [pass_row(p) for p in passes]),
         "",
-        f"{verdict(linear)}  linear at most: a calendar of {biggest} costs {ratios['first']:.2f}x (first) and "
-        f"{ratios['next']:.2f}x (next) what one of {tenth} does (target <= {TARGET_LINEAR_FACTOR:g}x)",
+        f"{verdict(linear)}  linear at most: a calendar of {biggest} costs the server {ratios['first']:.2f}x (first) "
+        f"and {ratios['next']:.2f}x (next, again) the CPU one of {tenth} does (target <= {TARGET_LINEAR_FACTOR:g}x)",
         f"{verdict(longest.seconds < BUDGET_SECONDS)}  inside the deadline: the longest pass took "
         f"{longest.seconds:.1f} s of {BUDGET_SECONDS:g}; at {rate:.1f} ms a calendar one pass gets through about "
         f"{BUDGET_SECONDS * 1000 / rate:,.0f} calendars, and the cursor leaves the rest to the next (below)",

@@ -11,6 +11,7 @@ import itertools
 import signal
 import sys
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ if str(ROOT) not in sys.path:
 
 from bench.harness.cpu import children_of  # noqa: E402 - after the path is set
 from bench.harness.fake_process import fake_in_process  # noqa: E402
-from bench.harness.gmail_trigger import ArrangedGoogle, addon_env, arrange_google, is_the_card  # noqa: E402
+from bench.harness.gmail_trigger import SERVING, ArrangedGoogle, addon_env, arrange_google, is_the_card  # noqa: E402
 from bench.harness.load import run_load  # noqa: E402
 from bench.harness.logs import log_problems  # noqa: E402
 from bench.harness.memory import rss_bytes  # noqa: E402
@@ -30,11 +31,10 @@ from tests.fakes.google import FakeGoogle  # noqa: E402
 from tests.live_server import served_by_gunicorn  # noqa: E402
 
 LOG_FILE = ROOT / "bench" / "results" / "trigger_memory.log"
-# As the throughput bench and app.yaml serve it.
-GUNICORN_OPTIONS = ("-k", "gthread", "-w", "2", "--threads", "8")
 CHECKPOINTS = (1_000, 2_500, 5_000, 7_500, 10_000)
 # Growth allowed from the middle sample to the last: caches filled in the first thousands level off.
 TARGET_GROWTH = 0.05
+BOOT_SECONDS = 30.0
 # Each stretch of load also stops at this, should the server stop answering.
 STRETCH_CEILING_SECONDS = 120.0
 
@@ -53,6 +53,14 @@ def mb(size: int) -> str:
     return f"{size / 2**20:.1f}"
 
 
+def booted_workers(master: int, expected: int) -> list[int]:
+    """The master's workers once all have booted (the first answer on /healthz needs only one)."""
+    deadline = time.monotonic() + BOOT_SECONDS
+    while len(workers := children_of(master)) < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return workers
+
+
 def measure(args: argparse.Namespace) -> tuple[list[Sample], Counter[str], list[str]]:
     """Start the add-on, then load it to each checkpoint in turn and note its workers' memory there."""
     arrange = functools.partial(arrange_google, users=args.users)
@@ -62,8 +70,8 @@ def measure(args: argparse.Namespace) -> tuple[list[Sample], Counter[str], list[
         env = addon_env(google, Path(tmp) / "bench.db")
         users = itertools.count()  # every call, from any client, is the next user's
         outcomes: Counter[str] = Counter()
-        with served_by_gunicorn(env, LOG_FILE, *GUNICORN_OPTIONS) as (server, _):
-            workers = children_of(server.process.pid)
+        with served_by_gunicorn(env, LOG_FILE) as (server, _):
+            workers = booted_workers(server.process.pid, int(env["WEB_CONCURRENCY"]))
             samples = [Sample(0, tuple(rss_bytes(pid) for pid in workers))]
             done = 0
             for checkpoint in CHECKPOINTS:
@@ -99,7 +107,7 @@ def report(args: argparse.Namespace, samples: list[Sample], outcomes: Counter[st
     lines = [
         "",
         f"Worker memory (RSS) under the Gmail trigger: {args.clients} keep-alive clients, {args.users} users in turn",
-        f"server: gunicorn {' '.join(GUNICORN_OPTIONS)} -b 127.0.0.1:PORT addon:create_app()",
+        f"server: {SERVING}, -b 127.0.0.1:PORT addon:create_app()",
         "",
         *table(columns, rows),
         "",

@@ -29,25 +29,27 @@ from bench.harness.cpu import children_of, cpu_seconds, own_cpu_seconds  # noqa:
 from bench.harness.fake_process import FakeProcess, fake_in_process  # noqa: E402
 from bench.harness.gmail_trigger import (  # noqa: E402
     CARD_MARKER,
+    SERVING,
     TRIGGER_PATH,
     ArrangedGoogle,
+    GoogleCounts,
     addon_env,
     arrange_google,
     google_counts,
     is_the_card,
 )
-from bench.harness.load import Call, run_load  # noqa: E402
+from bench.harness.load import Call, Load, Tally, run_load  # noqa: E402
 from bench.harness.logs import log_problems  # noqa: E402
 from bench.harness.report import LoadSummary, busy_percent, ms_per_request, summarize, table, verdict  # noqa: E402
 from tests.fakes.google import FakeGoogle  # noqa: E402
-from tests.live_server import served_by_gunicorn  # noqa: E402
+from tests.live_server import Gunicorn, served_by_gunicorn  # noqa: E402
 
 RESULTS_DIR = ROOT / "bench" / "results"
 RESULTS_FILE = RESULTS_DIR / "trigger_throughput.json"
 LOGS_DIR = RESULTS_DIR / "trigger_throughput-logs"
 
-# The same server settings for both targets; only the WSGI app differs.
-GUNICORN_OPTIONS = ("-k", "gthread", "-w", "2", "--threads", "8")
+# The same server for every target, as deployed (bench/harness/gmail_trigger.py); only the WSGI app differs.
+GUNICORN_OPTIONS: tuple[str, ...] = ()
 APP_SPEC = "addon:create_app()"
 
 TARGET_THROUGHPUT_RATIO = 0.5
@@ -83,46 +85,102 @@ class TargetResult:
     log_problems: list[str] = field(default_factory=list)
 
 
-def measure_target(
-    name: str, spec: str, env: dict[str, str], call: Call, args: argparse.Namespace, fake: FakeProcess[FakeGoogle]
-) -> TargetResult:
-    """Start the target, warm it up, then measure it while recording CPU time of every process involved."""
-    log_path = LOGS_DIR / f"{name}.log"
-    before_fake = fake.ask(google_counts)
-    with served_by_gunicorn(env, log_path, *GUNICORN_OPTIONS, app=spec) as (server, _):
-        load = {"clients": args.clients, "accept": is_the_card, "refusal": "200 without the message card"}
-        warmup = summarize(run_load(server.port, lambda n: call, seconds=args.warmup, **load))
-        pids = [server.process.pid, *children_of(server.process.pid)]
-        server_before = {pid: cpu_seconds(pid) for pid in pids}
-        fake_before, own_before = cpu_seconds(fake.pid), own_cpu_seconds()
-        measured = summarize(run_load(server.port, lambda n: call, seconds=args.seconds, **load))
-        server_after = {pid: cpu_seconds(pid) for pid in pids}
-        fake_after, own_after = cpu_seconds(fake.pid), own_cpu_seconds()
-    after_fake = fake.ask(google_counts)
+@dataclass
+class Tracked:
+    """One target being measured: its server, and what its measured windows added up to so far."""
 
-    server_cpu = sum(server_after.values()) - sum(server_before.values())
-    fake_cpu, own_cpu = fake_after - fake_before, own_after - own_before
+    name: str
+    spec: str
+    server: Gunicorn
+    pids: list[int]
+    log_path: Path
+    warmup: LoadSummary | None = None
+    windows: list[Load] = field(default_factory=list)
+    server_cpu: dict[int, float] = field(default_factory=dict)
+    fake_cpu: float = 0.0
+    own_cpu: float = 0.0
+    fake_google: Counter[str] = field(default_factory=Counter)
+
+    def counted(self, before: GoogleCounts, after: GoogleCounts) -> None:
+        self.fake_google.update(
+            cert_fetches=after.cert_fetches - before.cert_fetches,
+            gmail_reads=after.gmail_reads - before.gmail_reads,
+            requests=after.requests - before.requests,
+        )
+
+
+def measure_targets(
+    targets: list[tuple[str, str]],
+    env: dict[str, str],
+    call: Call,
+    args: argparse.Namespace,
+    fake: FakeProcess[FakeGoogle],
+) -> dict[str, TargetResult]:
+    """Start every target, warm each up, then measure them in turn, round after round, recording the CPU time of
+    every process involved: a change in what else the machine runs then falls on every target alike."""
+    load = {"clients": args.clients, "accept": is_the_card, "refusal": "200 without the message card"}
+    window = args.seconds / args.rounds
+    with ExitStack() as stack:
+        tracked = []
+        for name, spec in targets:
+            log_path = LOGS_DIR / f"{name}.log"
+            server, _ = stack.enter_context(served_by_gunicorn(env, log_path, *GUNICORN_OPTIONS, app=spec))
+            tracked.append(Tracked(name, spec, server, [], log_path))
+        for target in tracked:
+            print(f"{target.name}: {args.warmup:g} s warm-up ...", flush=True)
+            before = fake.ask(google_counts)
+            target.warmup = summarize(run_load(target.server.port, lambda n: call, seconds=args.warmup, **load))
+            target.counted(before, fake.ask(google_counts))
+            # Every worker has booted by now (the first answer on /healthz needs only one).
+            target.pids = [target.server.process.pid, *children_of(target.server.process.pid)]
+        print(f"measuring: {args.rounds} rounds of {window:g} s per target ...", flush=True)
+        for _ in range(args.rounds):
+            for target in tracked:
+                before, server_before = fake.ask(google_counts), {pid: cpu_seconds(pid) for pid in target.pids}
+                fake_before, own_before = cpu_seconds(fake.pid), own_cpu_seconds()
+                target.windows.append(run_load(target.server.port, lambda n: call, seconds=window, **load))
+                for pid in target.pids:
+                    target.server_cpu[pid] = target.server_cpu.get(pid, 0.0) + cpu_seconds(pid) - server_before[pid]
+                target.fake_cpu += cpu_seconds(fake.pid) - fake_before
+                target.own_cpu += own_cpu_seconds() - own_before
+                target.counted(before, fake.ask(google_counts))
+    return {target.name: result_of(target) for target in tracked}
+
+
+def result_of(target: Tracked) -> TargetResult:
+    measured = summarize(merged(target.windows))
+    server_cpu = sum(target.server_cpu.values())
+    assert target.warmup is not None
     return TargetResult(
-        name=name,
-        spec=spec,
-        command=" ".join(server.command),
-        warmup=load_json(warmup),
+        name=target.name,
+        spec=target.spec,
+        command=" ".join(target.server.command),
+        warmup=load_json(target.warmup),
         measured=load_json(measured),
         cpu_ms_per_request={
             "server": ms_per_request(server_cpu, measured.requests),
-            "fake_google": ms_per_request(fake_cpu, measured.requests),
-            "load_generator": ms_per_request(own_cpu, measured.requests),
+            "fake_google": ms_per_request(target.fake_cpu, measured.requests),
+            "load_generator": ms_per_request(target.own_cpu, measured.requests),
         },
-        worker_cpu_seconds=[round(server_after[pid] - server_before[pid], 2) for pid in pids[1:]],
-        cpu_busy_percent=busy_percent(server_cpu + fake_cpu + own_cpu, measured.seconds),
-        fake_google={
-            "cert_fetches": after_fake.cert_fetches - before_fake.cert_fetches,
-            "gmail_reads": after_fake.gmail_reads - before_fake.gmail_reads,
-            "requests": after_fake.requests - before_fake.requests,
-        },
-        log=str(log_path.relative_to(ROOT)),
-        log_problems=log_problems(log_path),
+        worker_cpu_seconds=[round(target.server_cpu[pid], 2) for pid in target.pids[1:]],
+        cpu_busy_percent=busy_percent(server_cpu + target.fake_cpu + target.own_cpu, measured.seconds),
+        fake_google=dict(target.fake_google),
+        log=str(target.log_path.relative_to(ROOT)),
+        log_problems=log_problems(target.log_path),
     )
+
+
+def merged(windows: list[Load]) -> Load:
+    """The measured windows of one target as one load: their time and what their clients saw, added up."""
+    tallies = [w.tally for w in windows]
+    tally = Tally(
+        latencies=[latency for t in tallies for latency in t.latencies],
+        statuses=sum((t.statuses for t in tallies), Counter()),
+        errors=sum((t.errors for t in tallies), Counter()),
+        refused=sum(t.refused for t in tallies),
+        samples=[sample for t in tallies for sample in t.samples][:5],
+    )
+    return Load(began=windows[0].began, seconds=sum(w.seconds for w in windows), tally=tally)
 
 
 # Cold start -------------------------------------------------------------------------------
@@ -201,7 +259,8 @@ def report(results: dict[str, Any]) -> str:
     lines = [
         "",
         f"Trigger throughput: POST {TRIGGER_PATH}, {load['clients']} keep-alive clients, "
-        f"{load['warmup_seconds']:g} s warm-up + {load['seconds']:g} s measured per target, "
+        f"{load['warmup_seconds']:g} s warm-up + {load['seconds']:g} s measured per target "
+        f"(in {load['rounds']} turns, the targets taking turns), "
         f"{results['machine']['cpus']} CPUs, fake Google over {results['fake_google_scheme']}",
         f"server: {results['gunicorn']}",
         "",
@@ -300,10 +359,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     raise RuntimeError(f"the real app's first answer is not the message card: {body[:500]!r}")
                 bare_body.write_bytes(body)
 
-        targets = {}
-        for name, spec in (("app", APP_SPEC), ("least", least_work_app.SPEC), ("bare", bare_app.SPEC)):
-            print(f"{name}: {args.warmup:g} s warm-up + {args.seconds:g} s measured ...", flush=True)
-            targets[name] = measure_target(name, spec, env, call, args, fake)
+        specs = [("app", APP_SPEC), ("least", least_work_app.SPEC), ("bare", bare_app.SPEC)]
+        targets = measure_targets(specs, env, call, args, fake)
 
     app, least, bare = targets["app"], targets["least"], targets["bare"]
     app_requests = app.warmup["requests"] + app.measured["requests"]
@@ -316,9 +373,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "load": {"clients": args.clients, "warmup_seconds": args.warmup, "seconds": args.seconds},
+        "load": {
+            "clients": args.clients,
+            "warmup_seconds": args.warmup,
+            "seconds": args.seconds,
+            "rounds": args.rounds,
+        },
         "fake_google_scheme": "https" if args.google_tls else "http",
-        "gunicorn": f"gunicorn {' '.join(GUNICORN_OPTIONS)} -b 127.0.0.1:PORT <app>",
+        "gunicorn": f"{SERVING}, -b 127.0.0.1:PORT <app>",
         "targets": {"app": asdict(app), "least": asdict(least), "bare": asdict(bare)},
         "throughput_ratio_app_to_bare": round(ratio, 3),
         "throughput_ratio_app_to_least_work": round(least_ratio, 3),
@@ -368,6 +430,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16, help="concurrent keep-alive clients (default 16)")
     parser.add_argument("--seconds", type=float, default=12.0, help="measured seconds per target (default 12)")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per target (default 3)")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="the measured seconds are split into this many turns (default 4)"
+    )
     parser.add_argument("--cold-starts", type=int, default=3, help="cold starts to take the median of (default 3)")
     parser.add_argument(
         "--google-tls",

@@ -25,6 +25,9 @@ MESSAGE_ID = "msg-f:1786543210987654321"
 MESSAGE_TOKEN = "per-message-token-bench"
 # Only a card built from the Gmail read names this sender; problem cards (also 200) do not.
 CARD_MARKER = b"jane.doe@partner.example"
+# gunicorn as deployed: its worker from gunicorn.conf.py, with app.yaml's processes and threads.
+SERVING_ENV = {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "8"}
+SERVING = "gunicorn as deployed (gunicorn.conf.py's worker), WEB_CONCURRENCY=2 x GUNICORN_THREADS=8"
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,8 @@ class GoogleEndpoints(Protocol):
 
 
 def addon_env(google: GoogleEndpoints, store: Path) -> dict[str, str]:
-    """This process's environment without its ADDON_* variables, plus production settings on the fake Google."""
+    """This process's environment without its ADDON_* variables, plus production settings on the fake Google,
+    served as deployed."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("ADDON_")}
     env.update(
         ADDON_ENV="production",
@@ -132,5 +136,6 @@ def addon_env(google: GoogleEndpoints, store: Path) -> dict[str, str]:
         ADDON_STORE=f"sqlite:///{store}",
         ADDON_GOOGLE_CERTS_URL=google.certs_url,
         ADDON_GOOGLE_API_ENDPOINT=google.url,
+        **SERVING_ENV,
     )
     return env
